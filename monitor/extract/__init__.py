@@ -1,0 +1,1 @@
+"""Article extraction: body, title, metadata, dates (see article.py and dates.py)."""
