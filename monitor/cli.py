@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"config error:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        print("config error:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return 2
     except MonitorError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -83,7 +83,9 @@ def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Moscow)") from exc
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Europe/Moscow)"
+        ) from exc
     return value
 
 
@@ -367,7 +369,8 @@ def _dotted(path: Path_, data: Any) -> str:
     node = data
     for part in path:
         if isinstance(part, int):
-            name = node[part].get("name") if isinstance(node, list) and part < len(node) and isinstance(node[part], dict) else None
+            entry = node[part] if isinstance(node, list) and part < len(node) else None
+            name = entry.get("name") if isinstance(entry, dict) else None
             out += f"[{part}]" + (f" ({name})" if name else "")
         else:
             out += ("." if out else "") + str(part)
@@ -469,15 +472,12 @@ def _cross_check(config: Config, filename: str, lines: dict[Path_, int], data: A
             if name not in sources:
                 add(("rules", i, "sources", j), f"no source named {name!r}")
         validate = query_validator or _default_query_validator()
-        for field, texts in (("query", [rule.query] if rule.query else []),
-                             ("keywords", []), ("exclude", [])):
-            for text in texts:
-                try:
-                    if validate:
-                        validate(text)
-                except QueryError as exc:
-                    pos = f" at position {exc.position}" if exc.position is not None else ""
-                    add(("rules", i, field), f"bad query{pos}: {exc}")
+        if validate and rule.query:
+            try:
+                validate(rule.query)
+            except QueryError as exc:
+                pos = f" at position {exc.position}" if exc.position is not None else ""
+                add(("rules", i, "query"), f"bad query{pos}: {exc}")
     for j, name in enumerate(config.health.notify):
         if name not in channels:
             add(("health", "notify", j), f"no channel named {name!r}")

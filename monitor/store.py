@@ -105,8 +105,10 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         CREATE INDEX attempts_alert ON attempts(alert_id);
         """
     )
-    db["articles"].enable_fts(
-        ["title", "body", "attribution"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    db.table("articles").enable_fts(
+        ["title", "body", "attribution"],
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 2",
     )
 
 
@@ -420,9 +422,14 @@ class Store:
         return [_article(r) for r in rows]
 
     def articles(
-        self, *, source: str | None = None, since: datetime | None = None, newest_first: bool = False
+        self,
+        *,
+        source: str | None = None,
+        since: datetime | None = None,
+        newest_first: bool = False,
     ) -> Iterator[StoredArticle]:
-        where, args = ["1"], []
+        where: list[str] = ["1"]
+        args: list[str | None] = []
         if source:
             where.append("source = ?")
             args.append(source)

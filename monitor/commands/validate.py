@@ -8,7 +8,7 @@ from monitor.commands import add_config_arg
 from monitor.config import load_config, resolve_path
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a config file and report every problem")
     add_config_arg(p)
     p.set_defaults(func=run)
