@@ -38,7 +38,7 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy monitor
 
 bench: $(VENV)/.bench
-	$(BIN)/python -m tests.benchmarks
+	$(BIN)/python tests/benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
