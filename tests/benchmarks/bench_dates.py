@@ -1,0 +1,103 @@
+"""Publication-date accuracy and speed: monitor.extract.dates vs htmldate (extensive mode).
+
+Corpus: ../shared/corpora/dates (pages/<file>.gz, truth.json {file: {url, date}}). Accuracy is
+the share of pages whose publication date (YYYY-MM-DD, in the page's own offset) equals the gold
+date; no date counts as wrong. Our figure uses ``published or updated`` (htmldate with
+``original_date=True`` likewise falls back to whatever date it finds). Both tools get the same
+decoded str; our timing includes building the Lexbor tree.
+
+Run: .venv/bin/python tests/benchmarks/bench_dates.py [--misses]
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "dates"
+
+
+def _load() -> list[tuple[str, str, str, str]]:
+    truth = json.loads((CORPUS / "truth.json").read_text(encoding="utf-8"))
+    rows = []
+    for name, gold in sorted(truth.items()):
+        path = CORPUS / "pages" / (name + ".gz")
+        if not path.exists():
+            path = CORPUS / "pages" / name
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        rows.append((name, gold["url"], gold["date"], raw.decode("utf-8", "replace")))
+    return rows
+
+
+def _ours(pages: list[tuple[str, str, str, str]]) -> tuple[dict[str, str | None], float]:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from monitor.extract.dates import find_dates
+
+    found: dict[str, str | None] = {}
+    start = time.perf_counter()
+    for name, url, _gold, html in pages:
+        published, updated = find_dates(LexborHTMLParser(html), url)
+        best = published or updated
+        found[name] = best.date().isoformat() if best else None
+    return found, time.perf_counter() - start
+
+
+def _htmldate(pages: list[tuple[str, str, str, str]]) -> tuple[dict[str, str | None], float]:
+    from htmldate import find_date
+
+    found: dict[str, str | None] = {}
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, url, _gold, html in pages:
+            found[name] = find_date(html, url=url, extensive_search=True, original_date=True)
+    return found, time.perf_counter() - start
+
+
+def main() -> list[dict]:
+    if not (CORPUS / "truth.json").exists():
+        print(f"skip: corpus not found at {CORPUS}")
+        return []
+    pages = _load()
+    # warm-up outside the timed loop (imports, regex compilation, language data)
+    _ours(pages[:5])
+    _htmldate(pages[:5])
+    rows = []
+    results = {}
+    for tool, run in (("monitor", _ours), ("htmldate-extensive", _htmldate)):
+        found, elapsed = run(pages)
+        results[tool] = found
+        correct = sum(found[name] == gold for name, _u, gold, _h in pages)
+        none = sum(found[name] is None for name, *_ in pages)
+        rows.append(
+            {
+                "tool": tool,
+                "pages": len(pages),
+                "accuracy": round(correct / len(pages), 4),
+                "no_date": none,
+                "pages_per_s": round(len(pages) / elapsed, 1),
+            }
+        )
+    print(f"{'tool':<20} {'pages':>6} {'accuracy':>9} {'no date':>8} {'pages/s':>8}")
+    for r in rows:
+        print(
+            f"{r['tool']:<20} {r['pages']:>6} {r['accuracy']:>9.4f} {r['no_date']:>8} "
+            f"{r['pages_per_s']:>8.1f}"
+        )
+    if "--misses" in sys.argv:
+        for name, url, gold, _h in pages:
+            ours, theirs = results["monitor"][name], results["htmldate-extensive"][name]
+            if ours != gold:
+                print(f"MISS {name} gold={gold} ours={ours} htmldate={theirs} {url}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
