@@ -18,9 +18,12 @@ from monitor.errors import ConfigError, MonitorError
 COMMANDS = (
     "validate",
     "once",
+    "run", "status", "demo",
     "preview",
     "export",
     "search",
+    "test-alert",
+    "alerts",
 )
 
 

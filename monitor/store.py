@@ -522,6 +522,17 @@ class Store:
         ).fetchall()
         return [self._alert(r) for r in rows]
 
+    def claim_alerts(self, now: datetime, *, until: datetime, limit: int = 100) -> list[AlertRow]:
+        """Take due pending alerts for delivery: their ``due_at`` moves to ``until`` (a lease), so
+        another sender leaves them alone and, if this one dies, they come due again then."""
+        with self.transaction():
+            rows = self.due_alerts(now, limit)
+            self.conn.executemany(
+                "UPDATE alerts SET due_at = ? WHERE id = ? AND status = 'pending'",
+                [(iso(until), r.id) for r in rows],
+            )
+        return rows
+
     def alerts(self, status: str | None = None, limit: int = 1000) -> list[AlertRow]:
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
         rows = self.conn.execute(
