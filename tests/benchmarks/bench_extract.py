@@ -1,0 +1,147 @@
+"""Article body extraction vs trafilatura on /work/shared/corpora/extraction.
+
+Metric (the article-extraction-benchmark's own): word 4-gram shingles with counts, per-page
+TP/FP/FN normalised to sum 1, precision and recall averaged over pages (pages with nothing
+predicted left out of precision), F1 from the two means. Run:
+
+    .venv/bin/python tests/benchmarks/bench_extract.py [--pages N] [--worst K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "extraction"
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+Triple = tuple[float, float, float]
+
+
+def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
+    tokens = _TOKEN.findall(text or "")
+    grams = [tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))]
+    return Counter(g for g in grams if g)
+
+
+def tp_fp_fn(true: str, pred: str) -> Triple:
+    t, p = shingles(true), shingles(pred)
+    tp = fp = fn = 0.0
+    for key in t.keys() | p.keys():
+        a, b = t.get(key, 0), p.get(key, 0)
+        tp += min(a, b)
+        fp += max(0, b - a)
+        fn += max(0, a - b)
+    total = tp + fp + fn
+    return (tp / total, fp / total, fn / total) if total else (0.0, 0.0, 0.0)
+
+
+def _precision(tp: float, fp: float, fn: float) -> float:
+    if fp == fn == 0:
+        return 1.0
+    return 0.0 if tp == fp == 0 else tp / (tp + fp)
+
+
+def _recall(tp: float, fp: float, fn: float) -> float:
+    if fp == fn == 0:
+        return 1.0
+    return 0.0 if tp == fn == 0 else tp / (tp + fn)
+
+
+def scores(triples: Sequence[Triple]) -> dict[str, float]:
+    precision = statistics.mean(_precision(*t) for t in triples if t[0] + t[1] > 0)
+    recall = statistics.mean(_recall(*t) for t in triples if t[0] + t[2] > 0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"f1": f1, "precision": precision, "recall": recall}
+
+
+def load(limit: int | None = None) -> list[tuple[str, str, str, str]]:
+    truth = json.loads((CORPUS / "truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for key in sorted(truth)[:limit]:
+        path = CORPUS / "pages" / f"{key}.html.gz"
+        if not path.exists():
+            continue
+        html = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        pages.append((key, truth[key]["url"], html, truth[key]["body"]))
+    return pages
+
+
+def run(name: str, fn: Callable[[str, str], str], pages: Sequence[tuple[str, str, str, str]]
+        ) -> tuple[dict[str, float | str], list[tuple[float, str]]]:
+    fn(pages[0][2], pages[0][1])  # warm up (imports, models)
+    triples = []
+    preds = []
+    start = time.perf_counter()
+    for _key, url, html, _truth in pages:
+        preds.append(fn(html, url) or "")
+    elapsed = time.perf_counter() - start
+    per_page = []
+    for (key, _url, _html, truth), pred in zip(pages, preds, strict=True):
+        triple = tp_fp_fn(truth, pred)
+        triples.append(triple)
+        tp, fp, fn_ = triple
+        per_page.append((2 * tp / (2 * tp + fp + fn_) if tp else 0.0, key))
+    row: dict[str, float | str] = {"extractor": name, **scores(triples)}
+    row["pages_per_s"] = len(pages) / elapsed
+    return row, per_page
+
+
+def ours_full(html: str, url: str) -> str:
+    from monitor.extract import extract_article
+
+    return extract_article(html, url).body
+
+
+def ours_body(html: str, url: str) -> str:
+    from monitor.extract.article import extract_text
+
+    return extract_text(html)[1]
+
+
+def trafilatura_default(html: str, url: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html) or ""
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, float | str]]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=None)
+    parser.add_argument("--worst", type=int, default=0, help="list the K worst pages of ours")
+    parser.add_argument("--no-trafilatura", action="store_true")
+    args = parser.parse_args(argv)
+    if not (CORPUS / "truth.json").exists():
+        print(f"skip: extraction corpus not found at {CORPUS}")
+        return []
+    pages = load(args.pages)
+    rows = []
+    row, per_page = run("monitor (body)", ours_body, pages)
+    rows.append(row)
+    rows.append(run("monitor (extract_article)", ours_full, pages)[0])
+    if not args.no_trafilatura:
+        try:
+            rows.append(run("trafilatura (default)", trafilatura_default, pages)[0])
+        except ImportError:
+            print("trafilatura not installed: skipped")
+    print(f"{len(pages)} pages from {CORPUS}")
+    print(f"{'extractor':<28}{'F1':>7}{'P':>7}{'R':>7}{'pages/s':>10}")
+    for r in rows:
+        print(f"{r['extractor']:<28}{r['f1']:>7.3f}{r['precision']:>7.3f}{r['recall']:>7.3f}"
+              f"{r['pages_per_s']:>10.1f}")
+    if args.worst:
+        for f1, key in sorted(per_page)[: args.worst]:
+            print(f"  {f1:.3f} {key}")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
