@@ -113,7 +113,7 @@ class EmailSender:
         where = f"{ch.host}:{default_port(ch)}"
         try:
             await smtp.connect()
-            encrypted = smtp.get_transport_info("sslobject") is not None
+            encrypted = smtp.get_transport_info("sslcontext") is not None
             if ch.username:
                 if not encrypted:
                     raise DeliveryError(

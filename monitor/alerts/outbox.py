@@ -61,6 +61,7 @@ class DeliveryReport:
     dead: int = 0
     messages: int = 0
     errors: list[str] = field(default_factory=list)
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -188,6 +189,8 @@ class _Run:
         ids = [r.id for r in rows]
         self.store.record_attempt(ids, outcome=outcome, error=error, next_due=next_due)
         setattr(self.report, outcome, getattr(self.report, outcome) + len(ids))
+        counts = self.report.by_channel.setdefault(rows[0].channel, {})
+        counts[outcome] = counts.get(outcome, 0) + len(ids)
         if error:
             self.report.errors.append(f"{rows[0].channel}: {error}")
             log.warning("alert %s via %s: %s: %s", ",".join(ids), rows[0].channel, outcome, error)
