@@ -20,6 +20,7 @@ COMMANDS = (
     "once",
     "run", "status", "demo",
     "preview",
+    "extract",
     "export",
     "search",
     "test-alert",
