@@ -84,6 +84,11 @@ _TIME = re.compile(
     r"(?:\s*\(?" + _TZ + r"\)?(?![\w]))?",
     re.IGNORECASE,
 )
+_COMPACT = re.compile(r"((?:19|20)\d\d)(\d\d)(\d\d)(?:T(\d\d):?(\d\d)(?::?(\d\d))?(Z)?)?")
+_CTIME = re.compile(
+    r"[A-Za-z]{3}\s+(?P<mon>[A-Za-z]{3})\s+(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d\d):(?P<S>\d\d)"
+    r"\s+(?:" + _TZ + r"\s+)?(?P<y>(?:19|20)\d\d)"
+)
 _BRACKETS = str.maketrans({c: " " for c in "（）()[]【】«»\"'"})
 
 
@@ -151,20 +156,23 @@ def _with_time(
     return _build(y, mo, d, hh, mm, int(t.group("S") or 0), zone), True
 
 
-def _fast(text: str, languages: Sequence[str], tz: tzinfo) -> tuple[datetime | None, bool] | None:
-    """(value, has_time) from the regex paths; None when no fast path applies."""
+def _fast(
+    text: str, languages: Sequence[str], tz: tzinfo
+) -> tuple[datetime | None, bool, int] | None:
+    """(value, has_time, start offset) from the regex paths; None when none applies."""
     s = text.strip()
+    lead = len(text) - len(text.lstrip())
     m = _EPOCH.fullmatch(s)
     if m:
         secs = int(m.group(1)) if m.group(1) else int(m.group(2)) / 1000
-        return datetime.fromtimestamp(secs, UTC), True
+        return datetime.fromtimestamp(secs, UTC), True, lead
     if _RFC822.match(s):
         try:
             dt = parsedate_to_datetime(s)
         except (TypeError, ValueError, IndexError):
             dt = None
         if dt is not None:
-            return (dt if dt.tzinfo else dt.replace(tzinfo=tz)), True
+            return (dt if dt.tzinfo else dt.replace(tzinfo=tz)), True, lead
     s = s.translate(_BRACKETS)
     m = _ISO.search(s)
     if m:
@@ -176,27 +184,28 @@ def _fast(text: str, languages: Sequence[str], tz: tzinfo) -> tuple[datetime | N
         )
         if dt is not None:
             if hh is None:
-                return _with_time(s, m.start(), m.end(), dt.year, dt.month, dt.day, tz)
-            return dt, True
-    compact = re.fullmatch(r"((?:19|20)\d\d)(\d\d)(\d\d)(?:T(\d\d)(\d\d)(\d\d)?(Z)?)?", s)
+                return (*_with_time(s, m.start(), m.end(), dt.year, dt.month, dt.day, tz),
+                        lead + m.start())
+            return dt, True, lead + m.start()
+    compact = _COMPACT.fullmatch(s)
     if compact:
         g = compact.groups()
         zone = UTC if g[6] else tz
         hh2 = int(g[3]) if g[3] else None
         return _build(int(g[0]), int(g[1]), int(g[2]), hh2, int(g[4] or 0), int(g[5] or 0),
-                      zone), hh2 is not None
+                      zone), hh2 is not None, lead
     m = _ZH.search(s)
     if m:
-        return _with_time(s, m.start(), m.end(), int(m.group(1)), int(m.group(2)),
-                          int(m.group(3)), tz)
+        return (*_with_time(s, m.start(), m.end(), int(m.group(1)), int(m.group(2)),
+                          int(m.group(3)), tz), lead + m.start())
     m = _DMY_TEXT.search(s)
     if m:
-        return _with_time(s, m.start(), m.end(), int(m.group(3)),
-                          _MONTHS[m.group(2).lower()], int(m.group(1)), tz)
+        return (*_with_time(s, m.start(), m.end(), int(m.group(3)),
+                          _MONTHS[m.group(2).lower()], int(m.group(1)), tz), lead + m.start())
     m = _MDY_TEXT.search(s)
     if m:
-        return _with_time(s, m.start(), m.end(), int(m.group(3)),
-                          _MONTHS[m.group(1).lower()], int(m.group(2)), tz)
+        return (*_with_time(s, m.start(), m.end(), int(m.group(3)),
+                          _MONTHS[m.group(1).lower()], int(m.group(2)), tz), lead + m.start())
     m = _NUMERIC.search(s)
     if m:
         a, b, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
@@ -206,7 +215,12 @@ def _fast(text: str, languages: Sequence[str], tz: tzinfo) -> tuple[datetime | N
         elif month_first and b <= 12 < a:
             month_first = False
         mo, d = (a, b) if month_first else (b, a)
-        return _with_time(s, m.start(), m.end(), y, mo, d, tz)
+        return (*_with_time(s, m.start(), m.end(), y, mo, d, tz), lead + m.start())
+    m = _CTIME.fullmatch(s)
+    if m and m.group("mon").lower() in _MONTHS:
+        zone = _offset(m.group("tz")) or tz
+        return _build(int(m.group("y")), _MONTHS[m.group("mon").lower()], int(m.group("d")),
+                      int(m.group("H")), int(m.group("M")), int(m.group("S")), zone), True, lead
     return None
 
 
@@ -276,12 +290,13 @@ def _parse(
     slow: bool = True,
 ) -> tuple[datetime | None, bool]:
     """(value, has_time) with the year and future checks applied."""
-    got = _fast(text, languages, tz)
-    if got is None:
-        if not slow:
-            return None, False
-        got = _slow(text, languages, tz_name, now)
-    dt, has_time = got
+    fast = _fast(text, languages, tz)
+    if fast is not None:
+        dt, has_time = fast[0], fast[1]
+    elif slow:
+        dt, has_time = _slow(text, languages, tz_name, now)
+    else:
+        return None, False
     if dt is None or dt.year < MIN_YEAR:
         return None, False
     ref = now if now is not None else datetime.now(UTC)
@@ -345,14 +360,28 @@ _JSONLD_KEYS = {"datePublished": _PUB, "dateCreated": _PUB, "uploadDate": _PUB,
                 "dateModified": _MOD}
 _JSONLD_RE = re.compile(r'"(datePublished|dateCreated|uploadDate|dateModified)"\s*:\s*"([^"]+)"')
 
-_SKIP_TAGS = frozenset({"aside", "footer", "nav", "form", "select", "option"})
-_SKIP_CLASS = re.compile(
-    r"related|sidebar|widget|comment|footer|recommend|popular|teaser|more-?news|latest|trending|"
-    r"similar|also|other-?news|read-?more|breadcrumb|menu|navbar|rail|newsletter|promo|"
-    r"reply|responses",
+_SKIP_TAGS = frozenset({"aside", "footer", "nav", "form", "select", "option", "header"})
+# class/id words of blocks whose dates are not the page's: anywhere, and outside the article
+_SKIP_ANY = re.compile(
+    r"related|comment|recommend|popular|teaser|more-?news|trending|similar|"
+    r"other-?news|read-?more|newsletter|promo|reply|responses|widget_recent|recent-?posts",
     re.I,
 )
-_MAIN_CLASS = re.compile(r"article|post|entry|content|story|news|main|text|body|hentry", re.I)
+_SKIP_OUT = re.compile(
+    r"sidebar|footer|menu|navbar|topnav|breadcrumb|archive|calendar|cookie|latest|header-top|topbar",
+    re.I,
+)
+_REGION_CLASS = re.compile(r"\b(?:h-?entry|post|article|entry|story|news-?detail)\b", re.I)
+_DATE_CLASS = (
+    "[class*=date], [class*=Date], [id*=date], [class*=time], [class*=publi], [class*=posted], "
+    "[class*=byline], [class*=meta], [class*=datum], [class*=dateline], [class*=info], "
+    "[class*=subline], [class*=timestamp], [class*=created]"
+)
+_PUB_LABEL = re.compile(
+    r"(?:publi|posted|veröffentlicht|erschienen|erstellt|опубликовано|дата|datum|date|fecha|"
+    r"发布|发表|日期|时间)[^\d]{0,25}$",
+    re.I,
+)
 _UPD_LABEL = re.compile(
     r"(?:updated|modified|revised|aktualisiert|ge[äa]ndert|обновлен|изменен|mis à jour|"
     r"modifi[ée]|actualizad|modificad|更新|修改)[^\d]{0,25}$",
@@ -363,10 +392,11 @@ _URL_FULL = re.compile(
 )
 _URL_SEP = re.compile(r"/((?:19|20)\d\d)/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$|[^\d])")
 _URL_MONTH = re.compile(r"/((?:19|20)\d\d)[/_-](0[1-9]|1[0-2])(?:/|[_-][a-z]|$)")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d.])\d{1,2}\.\d{1,2}\.\d\d(?![\d.])")
 _DATEISH = re.compile(
     r"(?:19|20)\d\d\s*年|\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d\d|(?:19|20)\d\d[./-]\d{1,2}[./-]\d"
     r"|\d{1,2}(?:st|nd|rd|th|er|\.|º)?\s*(?:de\s+)?(?:" + _MONTH_RE + r")\b"
-    r"|\b(?:" + _MONTH_RE + r")\b\.?\s+\d{1,2}\b",
+    r"|\b(?:" + _MONTH_RE + r")\b\.?\s+\d{1,2}(?:st|nd|rd|th)?\b",
     re.I,
 )
 
@@ -400,22 +430,31 @@ class _Finder:
         lang = (lang or "").split("-")[0].split("_")[0].lower()
         self.languages: tuple[str, ...] = (lang,) if lang in _LANGS else ()
         self.cands: list[_Cand] = []
-        self.order = 0
+        self.seen: set[int] = set()
+        self.title: LexborNode | None = None
+        self.region: LexborNode | None = None
+        self.url_day: tuple[int, int, int] | None = None
+        self.url_month: tuple[int, int] | None = None
 
-    def add(self, text: str | None, kind: str, trust: int, origin: str, slow: bool = True) -> bool:
+    def add(
+        self, text: str | None, kind: str, trust: int, origin: str, slow: bool = True
+    ) -> _Cand | None:
         if not text:
-            return False
+            return None
         text = text.strip()
         if not text or len(text) > 200:
-            return False
+            return None
         dt, has_time = _parse(text, self.languages, self.tz_name, self.tz, self.now, slow)
         if dt is None:
-            return False
-        self.order += 1
-        self.cands.append(_Cand(dt, has_time, kind, trust, self.order, origin))
-        return True
+            return None
+        cand = _Cand(dt, has_time, kind, trust, len(self.cands), origin)
+        self.cands.append(cand)
+        return cand
 
-    # -- sources ---------------------------------------------------------------------------
+    def top(self) -> int:
+        return min((c.trust for c in self.cands if c.kind == _PUB), default=99)
+
+    # -- sources, in order of trust ----------------------------------------------------------
 
     def jsonld(self) -> None:
         for node in self.tree.css('script[type="application/ld+json"]'):
@@ -426,7 +465,7 @@ class _Finder:
                 data = json.loads(raw)
             except ValueError:
                 for m in _JSONLD_RE.finditer(raw):
-                    self.add(m.group(2), _JSONLD_KEYS[m.group(1)], 5, "jsonld-re")
+                    self.add(m.group(2), _JSONLD_KEYS[m.group(1)], 4, "jsonld-re")
                 continue
             self._walk(data, 0)
 
@@ -446,126 +485,187 @@ class _Finder:
         elif "webpage" in kind.lower() or not kind:
             trust = 4
         else:
-            trust = 12
+            trust = 24
         for key, which in _JSONLD_KEYS.items():
             value = data.get(key)
             if isinstance(value, str):
-                self.add(value, which, trust + (1 if key != "datePublished" and which == _PUB
-                                                else 0), f"jsonld:{kind}")
+                extra = 1 if which == _PUB and key != "datePublished" else 0
+                self.add(value, which, trust + extra, f"jsonld:{kind}")
         for key, value in data.items():
-            if key in ("@graph", "mainEntity", "mainEntityOfPage") or (
-                isinstance(value, dict) and key not in ("publisher", "author", "image")
+            if key == "@graph" or (
+                depth <= 2 and isinstance(value, dict | list)
+                and key in ("mainEntity", "mainEntityOfPage", "hasPart", "subjectOf")
             ):
-                if key != "@graph" and depth > 2:
-                    continue
                 self._walk(value, depth + 1)
 
     def meta(self) -> None:
-        for node in self.tree.css("meta"):
+        for node in self.tree.css("meta[content]"):
             attrs = node.attributes
             content = attrs.get("content")
             if not content:
                 continue
             for attr in ("property", "name", "itemprop", "http-equiv"):
                 key = (attrs.get(attr) or "").strip().lower()
-                if key and key in _META:
+                if not key:
+                    continue
+                if key in _META:
                     which, trust = _META[key]
+                    trust = 2 if trust == 10 else 12
                     if attr == "http-equiv":
                         trust = 40
                     self.add(content, which, trust, f"meta:{key}")
-                    break
+                elif "date" in key or "publish" in key or "time" in key or "modif" in key \
+                        or "upload" in key or "created" in key or "updated" in key:
+                    which = _MOD if ("modif" in key or "updat" in key or "revis" in key) else _PUB
+                    if "expir" not in key and "end" not in key:
+                        self.add(content, which, 13, f"meta?:{key}", slow=False)
+                break
 
-    def elements(self, region: LexborNode | None) -> None:
+    def elements(self) -> None:
         """itemprop, hAtom/h-entry, <time> and <abbr> values, skipping related lists."""
         sel = (
             "[itemprop=datePublished], [itemprop=dateModified], [itemprop=dateCreated], "
+            "[property$=datePublished], [property$=dateModified], [property$=dateCreated], "
             "time, abbr.published, abbr.updated, .dt-published, .dt-updated, [pubdate]"
         )
         for node in self.tree.css(sel):
-            if node.tag == "meta" or _skipped(node):
+            if node.tag == "meta":
+                continue
+            skipped, inside = _place(node, self.region)
+            if skipped:
                 continue
             attrs = node.attributes
             value = attrs.get("datetime") or attrs.get("content") or attrs.get("title")
             text = node.text(deep=True) or ""
-            if value is None or not _DATEISH.search(value) and not _ISO.search(value):
+            if not value or not _DATEISH.search(value) and not _ISO.search(value):
                 value = text
-            prop = (attrs.get("itemprop") or "").lower()
+            prop = (attrs.get("itemprop") or attrs.get("property") or "").lower()
             cls = (attrs.get("class") or "").lower()
-            which = _MOD if ("modified" in prop or "updated" in cls or "modified" in cls
-                             or _UPD_LABEL.search(_before(node))) else _PUB
+            which = _MOD if (
+                "modified" in prop or "updated" in cls or "modified" in cls
+                or _UPD_LABEL.search(_before(node))
+            ) else _PUB
             marked = bool(prop) or "published" in cls or "updated" in cls or "pubdate" in attrs
-            inside = region is not None and _within(node, region)
-            trust = 6 if marked else 14
-            if not inside:
-                trust += 4
-            if self.add(value, which, trust, f"el:{node.tag}") and value is not text:
-                cand = self.cands[-1]
-                if not cand.has_time:
-                    self._time_from_text(cand, text)
+            if marked:
+                trust = 6 if inside or self.region is None else 8
+            else:
+                trust = 10 if inside else 20
+            cand = self.add(value, which, trust, f"el:{node.tag}")
+            if cand is not None:
+                self.seen.add(node.mem_id)
+                if value is not text and not cand.has_time:
+                    self._time_from(cand, text + " " + _after(node))
 
-    def _time_from_text(self, cand: _Cand, text: str) -> None:
+    def _time_from(self, cand: _Cand, text: str) -> None:
         m = _TIME.search(text)
         if m and cand.dt.hour == 0 and cand.dt.minute == 0:
-            combined = _with_time(text, 0, 0, cand.dt.year, cand.dt.month, cand.dt.day, self.tz)
-            if combined[1] and combined[0] is not None:
-                cand.dt, cand.has_time = combined[0], True
+            dt, has_time = _with_time(text, 0, 0, cand.dt.year, cand.dt.month, cand.dt.day,
+                                      self.tz)
+            if has_time and dt is not None and self._ok(dt, True):
+                cand.dt, cand.has_time = dt, True
 
-    def url_date(self) -> tuple[int, int] | None:
-        """Adds a full URL date; returns (year, month) of a partial one."""
+    def url_date(self) -> None:
         path = self.url.split("://", 1)[-1]
         path = path[path.find("/"):] if "/" in path else ""
+        if "archive.org" in self.url:
+            path = path.split("/http", 1)[-1]
         m = _URL_SEP.search(path) or _URL_FULL.search(path)
         if m:
             y, mo, d = (int(g) for g in m.groups())
             dt = _build(y, mo, d, None, None, None, self.tz)
             if dt is not None and self._ok(dt, False):
-                self.order += 1
-                self.cands.append(_Cand(dt, False, _PUB, 16, self.order, "url"))
-                return y, mo
+                self.cands.append(_Cand(dt, False, _PUB, 15, len(self.cands), "url"))
+                self.url_day, self.url_month = (y, mo, d), (y, mo)
+                return
         m2 = _URL_MONTH.search(path)
-        return (int(m2.group(1)), int(m2.group(2))) if m2 else None
+        if m2:
+            self.url_month = (int(m2.group(1)), int(m2.group(2)))
 
     def _ok(self, dt: datetime, has_time: bool) -> bool:
         ref = self.now or datetime.now(UTC)
         return dt.year >= MIN_YEAR and not _too_new(dt, has_time, ref, self.tz)
 
-    def text(self, region: LexborNode | None, title: LexborNode | None) -> None:
+    def text(self) -> None:
         """Dates in the visible text around the title, labelled ones kept apart."""
-        scope = region if region is not None else self.tree.body
+        scope = self.region if self.region is not None else self.tree.body
         if scope is None:
             return
         full = scope.text(deep=True, separator="\n") or ""
         start = 0
-        if title is not None:
-            head = " ".join((title.text(deep=True) or "").split())[:40]
-            pos = full.find(head[:20]) if head else -1
-            if pos < 0 and head:
-                flat = full
-                pos = flat.find(head.split(" ")[0]) if head.split(" ")[0] else -1
+        if self.title is not None:
+            head = " ".join((self.title.text(deep=True) or "").split())[:20]
+            pos = full.find(head) if head else -1
             if pos >= 0:
                 start = max(0, pos - 600)
-        window = full[start : start + 3000]
+        self._scan(full[start : start + 3000], 14, 18, "text", 8)
+
+    def _scan(self, window: str, labelled: int, plain: int, origin: str, limit: int) -> int:
+        """Adds up to ``limit`` dates found in ``window`` (anchored on 4-digit years)."""
         count = 0
-        for m in _DATEISH.finditer(window):
-            seg = window[max(0, m.start() - 5) : m.start() + 60]
-            dt, has_time = _parse(seg, self.languages, self.tz_name, self.tz, self.now, False)
+        done_to = -1
+        for y in _YEAR.finditer(window):
+            if y.start() < done_to:
+                continue
+            base = max(0, y.start() - 32, done_to)
+            seg = window[base : y.end() + 45]
+            fast = _fast(seg, self.languages, self.tz)
+            if fast is None:
+                continue
+            dt, has_time, off = fast
             if dt is None:
                 continue
-            label = window[max(0, m.start() - 40) : m.start()]
-            which = _MOD if _UPD_LABEL.search(label) else _PUB
-            self.order += 1
-            self.cands.append(_Cand(dt, has_time, which, 18 + min(count, 5), self.order, "text"))
+            start = base + off
+            if start > y.start() or not self._ok(dt, has_time):
+                continue
+            done_to = y.end()
+            label = window[max(0, start - 40) : start]
+            upd = _UPD_LABEL.search(label)
+            trust = labelled if upd or _PUB_LABEL.search(label) else plain + min(count, 3)
+            self.cands.append(
+                _Cand(dt, has_time, _MOD if upd else _PUB, trust, len(self.cands), origin)
+            )
             count += 1
-            if count >= 12:
+            if count >= limit:
                 break
+        return count
 
-    # -- choice ----------------------------------------------------------------------------
+    def date_blocks(self) -> None:
+        """Short elements named like a date (class/id date, time, meta, byline, datum...)."""
+        done = 0
+        for node in self.tree.css(_DATE_CLASS):
+            if done >= 6:
+                break
+            if node.tag in ("html", "body", "meta", "script", "style", "link") \
+                    or node.mem_id in self.seen:
+                continue
+            text = node.text(deep=True, separator=" ") or ""
+            if len(text) > 250 or not _DATEISH.search(text):
+                continue
+            skipped, inside = _place(node, self.region)
+            if skipped:
+                continue
+            if self._scan(" ".join(text.split()), 16 if inside else 22,
+                          16 if inside else 22, "block", 2):
+                done += 1
 
-    def best(self, month: tuple[int, int] | None) -> tuple[datetime | None, datetime | None]:
+    def body(self) -> None:
+        """Last resort: the first dates anywhere in the body text."""
+        if self.tree.body is None:
+            return
+        full = self.tree.body.text(deep=True, separator="\n") or ""
+        self._scan(full[:20000], 30, 30, "body", 3)
+
+    # -- choice ------------------------------------------------------------------------------
+
+    def best(self) -> tuple[datetime | None, datetime | None]:
         pubs = sorted((c for c in self.cands if c.kind == _PUB), key=lambda c: (c.trust, c.order))
         mods = sorted((c for c in self.cands if c.kind == _MOD), key=lambda c: (c.trust, c.order))
-        if month is not None:
-            fit = [c for c in pubs if (c.dt.year, c.dt.month) == month]
+        if self.url_day is not None:
+            fit = [c for c in pubs if (c.dt.year, c.dt.month, c.dt.day) == self.url_day]
+            if fit:
+                pubs = fit
+        elif self.url_month is not None:
+            fit = [c for c in pubs if (c.dt.year, c.dt.month) == self.url_month]
             if fit:
                 pubs = fit
         published = self._timed(pubs[0]) if pubs else None
@@ -584,29 +684,34 @@ class _Finder:
         return cand.dt
 
 
-def _skipped(node: LexborNode) -> bool:
-    """True inside aside/footer/nav or a related/sidebar/comment block."""
+def _place(node: LexborNode, region: LexborNode | None) -> tuple[bool, bool]:
+    """(skipped, inside the region) for a node.
+
+    Skipped: inside a related/sidebar/comment block anywhere, or outside the article inside
+    aside/footer/nav/header or a menu/footer/breadcrumb block.
+    """
+    rid = region.mem_id if region is not None else -1
+    out_skip = False
     cur: LexborNode | None = node.parent
     depth = 0
-    while cur is not None and depth < 25 and cur.tag not in ("body", "html"):
-        if cur.tag in _SKIP_TAGS:
-            return True
+    while cur is not None and depth < 30:
+        if cur.mem_id == rid:
+            return False, True
+        tag = cur.tag
+        if tag in ("body", "html"):
+            break
+        if tag in _SKIP_TAGS:
+            out_skip = True
         attrs = cur.attributes
         names = (attrs.get("class") or "") + " " + (attrs.get("id") or "")
-        if names.strip() and _SKIP_CLASS.search(names):
-            return True
+        if len(names) > 1:
+            if _SKIP_ANY.search(names):
+                return True, False
+            if not out_skip and _SKIP_OUT.search(names):
+                out_skip = True
         cur = cur.parent
         depth += 1
-    return False
-
-
-def _within(node: LexborNode, region: LexborNode) -> bool:
-    cur: LexborNode | None = node
-    while cur is not None:
-        if cur.mem_id == region.mem_id:
-            return True
-        cur = cur.parent
-    return False
+    return out_skip, False
 
 
 def _before(node: LexborNode) -> str:
@@ -616,25 +721,56 @@ def _before(node: LexborNode) -> str:
     while prev is not None and len(parts) < 3:
         parts.append(prev.text(deep=True) or "")
         prev = prev.prev
-    return " ".join(reversed(parts))[-40:]
+    text = " ".join(reversed(parts))[-40:]
+    if not text.strip() and node.parent is not None and node.parent.prev is not None:
+        text = (node.parent.prev.text(deep=True) or "")[-40:]
+    return text
+
+
+def _after(node: LexborNode) -> str:
+    """The text of the next two siblings (a time in its own element)."""
+    nxt = node.next
+    parts: list[str] = []
+    while nxt is not None and len(parts) < 2:
+        parts.append(nxt.text(deep=True) or "")
+        nxt = nxt.next
+    return " ".join(parts)[:60]
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).lower()
 
 
 def _title(tree: LexborHTMLParser) -> LexborNode | None:
-    heads = tree.css("h1")
-    for node in heads:
-        if not _skipped(node) and len((node.text(deep=True) or "").strip()) >= 10:
-            return node
-    if heads:
-        return heads[0]
-    for sel in (".entry-title", "[itemprop=headline]", "h2"):
-        found = tree.css_first(sel)
-        if found is not None:
-            return found
-    return None
+    """The headline: an h1 that the <title>/og:title contains, else the first fair h1/h2."""
+    ref = ""
+    og = tree.css_first('meta[property="og:title"]')
+    if og is not None:
+        ref = _words(og.attributes.get("content") or "")
+    head = tree.css_first("title")
+    if head is not None:
+        ref += " " + _words(head.text() or "")
+    best: LexborNode | None = None
+    score = -1
+    for node in tree.css("h1")[:10]:
+        text = _words(node.text(deep=True) or "")
+        if not text:
+            continue
+        s = (2 if len(text) >= 8 and text[:60] in ref else 0) + (1 if len(text) >= 15 else 0)
+        if s > score:
+            best, score = node, s
+    if score >= 2:
+        return best
+    for sel in (".entry-title, .post-title, .article-title, [itemprop=headline]", "h2"):
+        for node in tree.css(sel)[:20]:
+            text = _words(node.text(deep=True) or "")
+            if len(text) >= 8 and text[:60] in ref:
+                return node
+    return best
 
 
 def _region(tree: LexborHTMLParser, title: LexborNode | None) -> LexborNode | None:
-    """The article container: the title's article/main ancestor, else a few levels up."""
+    """The article container: the title's article/main/h-entry ancestor, else a few levels up."""
     if title is None:
         return tree.css_first("article") or tree.css_first("main") or tree.css_first(
             "[role=main]"
@@ -642,14 +778,19 @@ def _region(tree: LexborHTMLParser, title: LexborNode | None) -> LexborNode | No
     cur: LexborNode | None = title.parent
     fallback: LexborNode | None = None
     depth = 0
-    while cur is not None and cur.tag not in ("body", "html"):
-        if cur.tag in ("article", "main") or cur.attributes.get("role") == "main":
+    while cur is not None and cur.tag not in ("body", "html") and depth < 12:
+        attrs = cur.attributes
+        if cur.tag in ("article", "main") or attrs.get("role") == "main":
+            return cur
+        if _REGION_CLASS.search(attrs.get("class") or "") or "Article" in (
+            attrs.get("itemtype") or ""
+        ):
             return cur
         if depth == 2:
             fallback = cur
         cur = cur.parent
         depth += 1
-    return fallback or (title.parent if title.parent is not None else None)
+    return fallback or title.parent
 
 
 def find_dates(
@@ -662,17 +803,26 @@ def find_dates(
 ) -> tuple[datetime | None, datetime | None]:
     """(published, updated) of an article page; either may be None.
 
-    Trust order: JSON-LD of an article type, publication meta tags, marked elements
-    (itemprop, h-entry/hAtom, time[pubdate]), other JSON-LD, <time> near the title, the URL,
-    dates in the visible text near the title ("Published …"; "Last updated …" is kept as
-    updated). Dates in aside/footer/nav and related/sidebar/comment blocks are ignored.
+    Sources in order of trust: JSON-LD of an article type; publication meta tags; marked
+    elements (itemprop, h-entry/hAtom, time[pubdate]); <time> in the article; labelled dates
+    near the title ("Published …"; "Last updated …" is kept as updated); the URL; elements
+    named like a date; plain dates near the title; the first dates in the body. Dates in
+    related/sidebar/comment blocks, and in nav/footer/aside outside the article, are ignored.
+    A date in the URL (or its year/month) picks among candidates when it agrees with one.
+    Cheaper sources that already gave a trusted date stop the search.
     """
     finder = _Finder(tree, url, language, timezone, now)
     finder.jsonld()
     finder.meta()
-    title = _title(tree)
-    region = _region(tree, title)
-    finder.elements(region)
-    month = finder.url_date()
-    finder.text(region, title)
-    return finder.best(month)
+    finder.url_date()
+    if finder.top() > 2:
+        finder.title = _title(tree)
+        finder.region = _region(tree, finder.title)
+        finder.elements()
+    if finder.top() > 10:
+        finder.text()
+    if finder.top() > 14:
+        finder.date_blocks()
+    if finder.top() > 22:
+        finder.body()
+    return finder.best()

@@ -66,7 +66,11 @@ def main() -> list[dict]:
         print(f"skip: corpus not found at {CORPUS}")
         return []
     pages = _load()
-    # warm-up outside the timed loop (imports, regex compilation, language data)
+    # warm-up outside the timed loop (imports, regex compilation, dateparser's language data:
+    # one-time costs of a long-running daemon)
+    from monitor.extract.dates import parse_date
+
+    parse_date("Wednesday the 8th of December 2021")
     _ours(pages[:5])
     _htmldate(pages[:5])
     rows = []
