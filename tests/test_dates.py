@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
-from monitor.extract.dates import parse_date
+from monitor.extract.dates import find_dates, parse_date
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dates"
 NOW = datetime(2022, 1, 10, 12, 0, tzinfo=UTC)
@@ -112,3 +114,35 @@ def test_parse_date_relative_uses_now() -> None:
     got = parse_date("yesterday", languages=("en",), now=NOW)
     assert got is not None
     assert got.date() == (NOW - timedelta(days=1)).date()
+
+
+GOLDEN = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_find_dates_golden(name: str) -> None:
+    case = GOLDEN[name]
+    tree = LexborHTMLParser((FIXTURES / name).read_text(encoding="utf-8"))
+    published, updated = find_dates(tree, case["url"], timezone=case["timezone"], now=NOW)
+    got = {
+        "published": published.isoformat() if published else None,
+        "updated": updated.isoformat() if updated else None,
+    }
+    assert got == {"published": case["published"], "updated": case["updated"]}
+
+
+def test_find_dates_url_pattern_only() -> None:
+    tree = LexborHTMLParser("<html><body><h1>Statement on trade</h1><p>Text.</p></body></html>")
+    published, updated = find_dates(
+        tree, "https://news.example/2021/12/08/statement-on-trade/", timezone="UTC", now=NOW
+    )
+    assert published == datetime(2021, 12, 8, tzinfo=UTC)
+    assert updated is None
+
+
+def test_find_dates_never_in_future() -> None:
+    html = (
+        '<html><head><meta property="article:published_time" content="2022-03-01T10:00:00Z">'
+        "</head><body><h1>Upcoming conference</h1></body></html>"
+    )
+    assert find_dates(LexborHTMLParser(html), "https://x.example/a", now=NOW) == (None, None)

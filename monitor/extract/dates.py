@@ -141,7 +141,13 @@ def _time_near(text: str, start: int, end: int) -> re.Match[str] | None:
 def _with_time(
     text: str, start: int, end: int, y: int, mo: int, d: int, tz: tzinfo
 ) -> tuple[datetime | None, bool]:
-    t = _time_near(text, start, end)
+    return _apply_time(_time_near(text, start, end), y, mo, d, tz)
+
+
+def _apply_time(
+    t: re.Match[str] | None, y: int, mo: int, d: int, tz: tzinfo
+) -> tuple[datetime | None, bool]:
+    """The day with the clock time of ``t`` (and its zone, if any); (value, has_time)."""
     if t is None:
         return _build(y, mo, d, None, None, None, tz), False
     hh, mm = int(t.group("H")), int(t.group("M"))
@@ -557,10 +563,10 @@ class _Finder:
                     self._time_from(cand, text + " " + _after(node))
 
     def _time_from(self, cand: _Cand, text: str) -> None:
-        m = _TIME.search(text)
+        """A date-only value takes the clock time shown in or right after its element."""
+        m = _TIME.search(" ".join(text.split()))
         if m and cand.dt.hour == 0 and cand.dt.minute == 0:
-            dt, has_time = _with_time(text, 0, 0, cand.dt.year, cand.dt.month, cand.dt.day,
-                                      self.tz)
+            dt, has_time = _apply_time(m, cand.dt.year, cand.dt.month, cand.dt.day, self.tz)
             if has_time and dt is not None and self._ok(dt, True):
                 cand.dt, cand.has_time = dt, True
 
@@ -786,7 +792,7 @@ def _region(tree: LexborHTMLParser, title: LexborNode | None) -> LexborNode | No
             attrs.get("itemtype") or ""
         ):
             return cur
-        if depth == 2:
+        if depth <= 2:
             fallback = cur
         cur = cur.parent
         depth += 1
