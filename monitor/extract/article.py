@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.config import ArticleSelectors
 from monitor.extract import fields as fieldsmod
@@ -28,6 +28,7 @@ from monitor.extract.lang import detect_language
 from monitor.extract.text import HEADINGS, Block, Walk, blocks, clean_text, main_blocks
 from monitor.models import Extracted
 
+Line = tuple[str, str]  # (paragraph text, tag of its block element)
 FindDates = Callable[..., tuple[datetime | None, datetime | None]]
 ParseDate = Callable[..., datetime | None]
 
@@ -38,7 +39,10 @@ _ARTICLE_TYPES = frozenset(
 )
 _TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " :: ", " « ", " » ", "_", "｜")
 _AUTHOR_KEYS = frozenset({"author", "article:author", "dc.creator", "sailthru.author"})
-_MIN_ARTICLE_BODY = 200  # characters; a shorter JSON-LD articleBody is a teaser
+_MIN_ARTICLE_BODY = 200
+_NOT_LABELS = frozenset("li dt dd td th h1 h2 h3 h4 h5 h6 blockquote pre".split())
+_TERMINAL = tuple(".!?。！？…:;")
+_QUOTES = "\"'”“»«)"  # characters; a shorter JSON-LD articleBody is a teaser
 
 _MONTHS_ETC = re.compile(
     r"""^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun
@@ -46,15 +50,19 @@ _MONTHS_ETC = re.compile(
       |четв|пятн|субб|воскр|janv|févr|fevr|avr|mai|juin|juil|août|aout|sept|déc|lun|mar|mer
       |jeu|ven|sam|dim|januar|februar|märz|maerz|april|juni|juli|august|oktober|dezember
       |montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag
-      |ene|abr|ago|dic)""",
+      |ene|abr|ago|dic|janeiro|fevereiro|março|marco|abril|maio|junho|julho|agosto|setembro
+      |outubro|novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre
+      |noviembre|diciembre|lunes|martes|miércoles|jueves|viernes|sábado|domingo|segunda|terça
+      |quarta|quinta|sexta|feira)""",
     re.VERBOSE | re.IGNORECASE,
 )
 _DATE_FILLERS = frozenset(
     """г гг года год am pm utc gmt msk мск cet cest est edt pst pdt bst at um uhr à h le den der
-    de del of the on updated update published posted last modified обновлено опубликовано
+    de del às las a of the on updated update published posted last modified обновлено опубликовано
     обновлен опубликован дата публикации mis à jour publié veröffentlicht aktualisiert
     am aktualisiert date time день время""".split()
 )
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}:\d{2}\b")
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CJK_DATE = re.compile(r"[年月日时分秒号]")
 _JUNK_LINE = re.compile(
@@ -106,11 +114,11 @@ def extract_article(
         published_at=published,
         updated_at=updated,
         language=lang,
-        author=meta.author or found.author,
+        author=meta.author or found.author or _page_author(tree),
         attribution=found.attribution,
         credit=found.credit,
         category=meta.section or found.category or _page_category(tree),
-        tags=tuple(dict.fromkeys(meta.tags + _rel_tags(tree))),
+        tags=tuple(dict.fromkeys(meta.tags + _rel_tags(tree, "tag"))),
     )
 
 
@@ -140,11 +148,14 @@ def _title_and_fields(
     if title is None:
         title = choose_title(meta, heading)
 
-    paragraphs = _tidy(picked, title, meta.author)
+    lines = _tidy(picked, title, meta.author)
     use_ld = not (selectors and selectors.body) and meta.body
-    if use_ld and meta.body and _use_article_body(meta.body, paragraphs):
-        paragraphs = _tidy_lines(_body_paragraphs(meta.body), title, meta.author)
-    return title, fieldsmod.split_fields(paragraphs)
+    if use_ld and meta.body and _use_article_body(meta.body, [text for text, _ in lines]):
+        ld_lines = [(text, "p") for text in _body_paragraphs(meta.body)]
+        lines = _tidy_lines(ld_lines, title, meta.author)
+    return title, fieldsmod.split_fields(
+        [text for text, _ in lines], labels=[tag not in _NOT_LABELS for _, tag in lines]
+    )
 
 
 def html_to_text(fragment: str) -> str:
@@ -275,15 +286,39 @@ def _short_lang(value: str | None) -> str | None:
     return code if re.fullmatch(r"[a-z]{2}", code) else None
 
 
-def _rel_tags(tree: LexborHTMLParser) -> list[str]:
-    return [t for t in (clean_text(n.text(deep=True)) for n in tree.css('a[rel~="tag"]')) if t]
+def _rel_tags(tree: LexborHTMLParser, rel: str) -> list[str]:
+    """Link texts of ``<a rel="tag">`` (not those that are also ``rel="category"``)."""
+    out = []
+    for node in tree.css(f'a[rel~="{rel}"]'):
+        if rel == "tag" and "category" in (node.attributes.get("rel") or "").split():
+            continue
+        text = clean_text(node.text(deep=True))
+        if text:
+            out.append(text)
+    return out
 
 
 def _page_category(tree: LexborHTMLParser) -> str | None:
     node = tree.css_first('[itemprop="articleSection"]')
+    if node is not None:
+        return clean_text(node.attributes.get("content") or node.text(deep=True)) or None
+    categories = _rel_tags(tree, "category")
+    return categories[0] if categories else None
+
+
+_AUTHOR_CSS = (
+    '[itemprop="author"] [itemprop="name"], [itemprop="author"], a[rel~="author"], '
+    ".author .fn, .vcard .fn, .byline .author, .byline"
+)
+_BY = re.compile(r"^(?:by|von|par|автор[:]?|текст[:]?|作者[:：]?)\s+", re.IGNORECASE)
+
+
+def _page_author(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first(_AUTHOR_CSS)
     if node is None:
         return None
-    return clean_text(node.attributes.get("content") or node.text(deep=True)) or None
+    text = _BY.sub("", clean_text(node.attributes.get("content") or node.text(deep=True)))
+    return text if 0 < len(text) <= 80 else None
 
 
 # --- title ----------------------------------------------------------------------------------
@@ -340,7 +375,7 @@ def _selected_title(tree: LexborHTMLParser, selectors: ArticleSelectors) -> str 
 def _select(tree: LexborHTMLParser, css: str) -> list[LexborNode]:
     try:
         return list(tree.css(css))
-    except (ValueError, TypeError):  # an invalid selector matches nothing
+    except (SelectolaxError, ValueError, TypeError):  # an invalid selector matches nothing
         return []
 
 
@@ -395,30 +430,55 @@ def _use_article_body(article_body: str, paragraphs: Sequence[str]) -> bool:
     return n * 2 >= sum(len(p) for p in paragraphs)
 
 
-def _tidy(picked: Sequence[Block], title: str | None, author: str | None) -> list[str]:
-    out = []
-    for block in picked:
-        if block.link_density > 0.5 and block.tag not in HEADINGS:
-            continue
-        out.append(block.text)
-    return _tidy_lines(out, title, author)
+def _tidy(picked: Sequence[Block], title: str | None, author: str | None) -> list[Line]:
+    lines = [
+        (block.text, block.tag)
+        for block in picked
+        if block.link_density <= 0.5 or block.tag in HEADINGS
+    ]
+    return _tidy_lines(_after_title(lines, title), title, author)
 
 
-def _tidy_lines(lines: Sequence[str], title: str | None, author: str | None) -> list[str]:
-    """Drop title repeats, date-only lines, bylines repeated from metadata and junk lines."""
+def _after_title(lines: list[Line], title: str | None) -> list[Line]:
+    """The body starts after the headline: drop kickers and breadcrumbs above it."""
+    if not title:
+        return lines
+    key = clean_text(title).casefold()
+    for i, (text, tag) in enumerate(lines[:8]):
+        if tag in HEADINGS and text.casefold() == key:
+            return lines[i + 1 :]
+    return lines
+
+
+def _tidy_lines(lines: Sequence[Line], title: str | None, author: str | None) -> list[Line]:
+    """Drop title repeats, date and metadata lines, bylines repeated from metadata, junk."""
     title_key = clean_text(title).casefold() if title else None
     author_key = author.casefold() if author else None
-    out = []
-    for line in lines:
-        key = line.casefold()
+    out: list[Line] = []
+    leading = True  # before the first real paragraph
+    for text, tag in lines:
+        key = text.casefold()
         if title_key and key == title_key:
             continue
-        if _JUNK_LINE.match(line) or is_date_line(line):
+        if _JUNK_LINE.match(text) or is_date_line(text):
             continue
-        if author and author_key and len(line) <= len(author) + 12 and author_key in key:
+        if author and author_key and len(text) <= len(author) + 12 and author_key in key:
             continue
-        out.append(line)
+        if len(out) < 3 and leading and _is_meta_line(text):
+            continue
+        if len(text) >= 80:
+            leading = False
+        out.append((text, tag))
     return out
+
+
+def _is_meta_line(text: str) -> bool:
+    """A short line with a number and no sentence end: "09.12.2021 - Artikel", "5 min read"."""
+    return (
+        len(text) < 40
+        and _NUMERIC_DATE.search(text) is not None
+        and not text.rstrip(_QUOTES).endswith(_TERMINAL)
+    )
 
 
 def is_date_line(line: str) -> bool:

@@ -63,6 +63,7 @@ _DATELINE = re.compile(
     r"""^(?:
         [A-ZА-ЯЁ][A-ZА-ЯЁ.\-’' ]{1,40}(?:,\s*[^/()\n]{1,30}?)?\s*[.,]?
             \s*/\s*[^/\s][^/]{0,30}/\s*[.,:—–-]*\s+
+      | [A-ZА-ЯЁ]{2}[A-ZА-ЯЁ.\-’' ]{0,40},[^()\n]{1,30}?\(\s*[^()\n]{2,30}\)\s*[—–-]+\s*
       | [A-ZА-ЯЁ][A-Za-zА-Яа-яЁё.\-’' ]{1,40},?[^()\n]{0,30}?\(\s*(?:Reuters|AP|AFP|dpa|DPA|Xinhua
             |Kyodo|Interfax|Интерфакс|ТАСС|TASS|РИА\s+Новости|RIA\s+Novosti|EFE|ANSA|Yonhap
             |Bloomberg|PTI|IANS|Anadolu|BelTA|БЕЛТА|Kazinform|Казинформ)\s*\)\s*[—–-]+\s*
@@ -104,8 +105,12 @@ def _join(values: Sequence[str]) -> str | None:
     return "; ".join(unique) if unique else None
 
 
-def split_fields(paragraphs: Sequence[str]) -> Fields:
-    """Take attribution, credit, author and category lines out of ``paragraphs``."""
+def split_fields(paragraphs: Sequence[str], labels: Sequence[bool] | None = None) -> Fields:
+    """Take attribution, credit, author and category lines out of ``paragraphs``.
+
+    ``labels[i]`` says whether paragraph ``i`` may be a label such as a category (a list item
+    or a heading may not); by default every paragraph may.
+    """
     attributions: list[str] = []
     credits: list[str] = []
     authors: list[str] = []
@@ -130,7 +135,7 @@ def split_fields(paragraphs: Sequence[str]) -> Fields:
         if found:
             attributions.insert(0, found[0])
             body[0] = found[1]
-    category = _closing_category(paragraphs, removed_at, body)
+    category = _closing_category(paragraphs, removed_at, body, labels)
     return Fields(
         body=[p for p in body if p],
         attribution=_join(attributions),
@@ -141,7 +146,10 @@ def split_fields(paragraphs: Sequence[str]) -> Fields:
 
 
 def _closing_category(
-    paragraphs: Sequence[str], removed_at: list[int], body: list[str]
+    paragraphs: Sequence[str],
+    removed_at: list[int],
+    body: list[str],
+    labels: Sequence[bool] | None,
 ) -> str | None:
     """A short label line just before the closing credit/attribution lines is a category."""
     if not removed_at or not body or len(body) < 2:
@@ -149,6 +157,8 @@ def _closing_category(
     removed = set(removed_at)
     last_body_index = max(i for i in range(len(paragraphs)) if i not in removed)
     if not any(i > last_body_index for i in removed):  # no closing field lines
+        return None
+    if labels is not None and not labels[last_body_index]:
         return None
     candidate = body[-1]
     bare = candidate.rstrip(_QUOTES)
