@@ -398,6 +398,7 @@ _URL_FULL = re.compile(
 )
 _URL_SEP = re.compile(r"/((?:19|20)\d\d)/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$|[^\d])")
 _URL_MONTH = re.compile(r"/((?:19|20)\d\d)[/_-](0[1-9]|1[0-2])(?:/|[_-][a-z]|$)")
+_WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d.])\d{1,2}\.\d{1,2}\.\d\d(?![\d.])")
 _DATEISH = re.compile(
     r"(?:19|20)\d\d\s*年|\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d\d|(?:19|20)\d\d[./-]\d{1,2}[./-]\d"
@@ -556,11 +557,16 @@ class _Finder:
                 trust = 6 if inside or self.region is None else 8
             else:
                 trust = 10 if inside else 20
-            cand = self.add(value, which, trust, f"el:{node.tag}")
+            cand = self.add(value, which, trust, f"el:{node.tag}" + ("" if inside else ":out"))
             if cand is not None:
                 self.seen.add(node.mem_id)
                 if value is not text and not cand.has_time:
                     self._time_from(cand, text + " " + _after(node))
+        # many different days outside the article: a list of other items, not this page's date
+        outside = [c for c in self.cands if c.origin.endswith(":out")]
+        if len({c.dt.date() for c in outside}) >= 3:
+            for c in outside:
+                c.trust += 12
 
     def _time_from(self, cand: _Cand, text: str) -> None:
         """A date-only value takes the clock time shown in or right after its element."""
@@ -674,6 +680,8 @@ class _Finder:
             fit = [c for c in pubs if (c.dt.year, c.dt.month) == self.url_month]
             if fit:
                 pubs = fit
+        if pubs and mods and pubs[0].trust >= 30 > mods[0].trust:
+            pubs = []  # a stray date in the body is no better than a stated modification
         published = self._timed(pubs[0]) if pubs else None
         updated = self._timed(mods[0]) if mods else None
         if published is not None and updated is not None and updated <= published:
@@ -747,6 +755,15 @@ def _words(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def _overlap(text: str, ref: str) -> float:
+    """The share of the words of ``text`` that occur in ``ref``."""
+    words = _WORD.findall(text)[:30]
+    if not words:
+        return 0.0
+    have = set(_WORD.findall(ref))
+    return sum(w in have for w in words) / len(words)
+
+
 def _title(tree: LexborHTMLParser) -> LexborNode | None:
     """The headline: an h1 that the <title>/og:title contains, else the first fair h1/h2."""
     ref = ""
@@ -762,7 +779,7 @@ def _title(tree: LexborHTMLParser) -> LexborNode | None:
         text = _words(node.text(deep=True) or "")
         if not text:
             continue
-        s = (2 if len(text) >= 8 and text[:60] in ref else 0) + (1 if len(text) >= 15 else 0)
+        s = (2 if len(text) >= 8 and _overlap(text, ref) >= 0.6 else 0) + (len(text) >= 15)
         if s > score:
             best, score = node, s
     if score >= 2:
@@ -770,7 +787,7 @@ def _title(tree: LexborHTMLParser) -> LexborNode | None:
     for sel in (".entry-title, .post-title, .article-title, [itemprop=headline]", "h2"):
         for node in tree.css(sel)[:20]:
             text = _words(node.text(deep=True) or "")
-            if len(text) >= 8 and text[:60] in ref:
+            if len(text) >= 8 and _overlap(text, ref) >= 0.6:
                 return node
     return best
 
