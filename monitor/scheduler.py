@@ -102,12 +102,18 @@ def plan(source: SourceConfig, jitter: float, now: datetime, *, start: datetime 
     return Plan(grid, interval, jitter * interval, ("every", interval, jitter))
 
 
+NEW_SPREAD = 1.0  # seconds over which never-run sources start
+CATCH_UP_SPREAD = 10.0  # at most this many seconds over which overdue sources catch up
+
+
 def first_run(next_due: datetime | None, plan_: Plan, now: datetime) -> datetime:
     """When a source first runs after a start: its stored due time if still ahead (at most one
-    interval away), else now plus a random part of the jitter: one catch-up run, not many."""
+    interval away); if it fell due while the daemon was down, now plus a random part of the
+    jitter (one catch-up run, not many); a source never run before starts at once."""
     if next_due is not None and next_due > now:
         return min(next_due, now + timedelta(seconds=plan_.interval))
-    return now + timedelta(seconds=random.uniform(0, plan_.jitter))
+    spread = CATCH_UP_SPREAD if next_due is not None else NEW_SPREAD
+    return now + timedelta(seconds=random.uniform(0, min(plan_.jitter, spread)))
 
 
 @dataclass
