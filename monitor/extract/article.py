@@ -13,6 +13,7 @@ Metadata comes from JSON-LD, OpenGraph/``<meta>`` and the page structure; dates 
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,10 @@ _DATE_FILLERS = frozenset(
     am aktualisiert date time день время""".split()
 )
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}:\d{2}\b")
+_CAPTION_CREDIT = re.compile(
+    r"(?:Photo(?:\s+credit)?|Credit|Фото|Foto|Crédit(?:\s+photo)?|Bild|图片来源)\s*[:：]\s*[^.:：]{2,80}$",
+    re.IGNORECASE,
+)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CJK_DATE = re.compile(r"[年月日时分秒号]")
 _JUNK_LINE = re.compile(
@@ -153,9 +158,11 @@ def _title_and_fields(
     if use_ld and meta.body and _use_article_body(meta.body, [text for text, _ in lines]):
         ld_lines = [(text, "p") for text in _body_paragraphs(meta.body)]
         lines = _tidy_lines(ld_lines, title, meta.author)
-    return title, fieldsmod.split_fields(
+    found = fieldsmod.split_fields(
         [text for text, _ in lines], labels=[tag not in _NOT_LABELS for _, tag in lines]
     )
+    found.credit = found.credit or _caption_credit(picked)
+    return title, found
 
 
 def html_to_text(fragment: str) -> str:
@@ -184,10 +191,10 @@ def read_meta(tree: LexborHTMLParser) -> Meta:
             is_page = all(isinstance(k, str) and k.lower() == "webpage" for k in kinds)
             if is_page and not obj.get("articleBody"):
                 continue
-            meta.headline = meta.headline or _ld_text(obj.get("headline") or obj.get("name"))
+            meta.headline = meta.headline or _ld_line(obj.get("headline") or obj.get("name"))
             meta.body = meta.body or _ld_text(obj.get("articleBody"))
             meta.author = meta.author or _ld_name(obj.get("author"))
-            meta.section = meta.section or _ld_text(obj.get("articleSection"))
+            meta.section = meta.section or _ld_line(obj.get("articleSection"))
             meta.published = meta.published or _ld_text(obj.get("datePublished"))
             meta.modified = meta.modified or _ld_text(obj.get("dateModified"))
             meta.language = meta.language or _ld_text(obj.get("inLanguage"))
@@ -195,7 +202,7 @@ def read_meta(tree: LexborHTMLParser) -> Meta:
     for node in tree.css("meta[content]"):
         attrs = node.attributes
         key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
-        value = clean_text(attrs.get("content") or "")
+        value = _unescape(attrs.get("content") or "")
         if not key or not value:
             continue
         if key in ("og:title", "twitter:title") and not meta.og_title:
@@ -249,6 +256,13 @@ def _ld_objects(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
                 yield from _ld_objects(data[key], depth + 1)
 
 
+def _unescape(value: str) -> str:
+    """Metadata values are sometimes escaped twice ("&amp;#163;"): undo the second one."""
+    if "&" in value:
+        value = html_lib.unescape(value)
+    return clean_text(value)
+
+
 def _ld_text(value: Any) -> str | None:
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, str) and v.strip()), None)
@@ -257,6 +271,11 @@ def _ld_text(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     return value.strip() or None
+
+
+def _ld_line(value: Any) -> str | None:
+    text = _ld_text(value)
+    return _unescape(text) or None if text else None
 
 
 def _ld_name(value: Any) -> str | None:
@@ -415,6 +434,8 @@ def _heading(walk: Walk, content: Sequence[Block]) -> str | None:
 
 
 def _body_paragraphs(text: str) -> list[str]:
+    if "&lt;" in text or "&#" in text or "&amp;" in text or "&quot;" in text:
+        text = html_lib.unescape(text)
     if "<" in text and re.search(r"<(?:p|div|br|span|a|b|i|strong|em)\b", text, re.I):
         tree = LexborHTMLParser(f"<html><body>{text}</body></html>")
         root = tree.body or tree.root
@@ -434,9 +455,22 @@ def _tidy(picked: Sequence[Block], title: str | None, author: str | None) -> lis
     lines = [
         (block.text, block.tag)
         for block in picked
-        if block.link_density <= 0.5 or block.tag in HEADINGS
+        if not block.caption and (block.link_density <= 0.5 or block.tag in HEADINGS)
     ]
     return _tidy_lines(_after_title(lines, title), title, author)
+
+
+def _caption_credit(picked: Sequence[Block]) -> str | None:
+    """A photo credit from image captions: a credit line, or a caption ending "Credit: X"."""
+    for block in picked:
+        if not block.caption:
+            continue
+        if fieldsmod.is_credit(block.text):
+            return block.text
+        m = _CAPTION_CREDIT.search(block.text)
+        if m:
+            return m.group(0).strip()
+    return None
 
 
 def _after_title(lines: list[Line], title: str | None) -> list[Line]:

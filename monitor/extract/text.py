@@ -57,6 +57,7 @@ _WEAK_NEG = frozenset(
 _POSITIVE = frozenset(
     "article content entry post story body text main column news release publication".split()
 )
+_CAPTION = frozenset({"caption", "captions", "figcaption", "credit", "credits", "copyright"})
 _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[0-9]+|[A-Z]+(?![a-z])")
 _STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 
@@ -89,6 +90,12 @@ def is_boilerplate_class(value: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
+def is_caption_class(value: str) -> bool:
+    """True when a class/id string names an image caption or credit."""
+    return not _CAPTION.isdisjoint(class_words(value))
+
+
+@lru_cache(maxsize=4096)
 def class_weight(value: str) -> int:
     """Readability's class weight: +25 for content-like names, -25 for boilerplate-like."""
     words = class_words(value)
@@ -103,16 +110,23 @@ def class_weight(value: str) -> int:
 class Block:
     """A paragraph of text with the block elements it sits in (nearest first)."""
 
-    __slots__ = ("text", "tag", "links", "ancestors", "marks")
+    __slots__ = ("text", "tag", "links", "ancestors", "marks", "caption")
 
     def __init__(
-        self, text: str, tag: str, links: int, ancestors: tuple[int, ...], marks: tuple[int, ...]
+        self,
+        text: str,
+        tag: str,
+        links: int,
+        ancestors: tuple[int, ...],
+        marks: tuple[int, ...] = (),
+        caption: bool = False,
     ) -> None:
         self.text = text
         self.tag = tag
         self.links = links
         self.ancestors = ancestors
         self.marks = marks  # ancestors whose class/id names boilerplate
+        self.caption = caption  # inside <figcaption> or a caption/credit element
 
     @property
     def link_density(self) -> float:
@@ -136,6 +150,7 @@ class Walk:
         self._links = 0
         self._stack: list[int] = []
         self._marks: list[int] = []
+        self._captions = 0
         self.boilerplate: set[int] = set()  # marked elements confirmed as boilerplate
 
     def run(self, root: LexborNode) -> Walk:
@@ -177,6 +192,7 @@ class Walk:
                     min(self._links, len(text)),
                     ancestors,
                     tuple(self._marks),
+                    self._captions > 0,
                 )
             )
         self._buf = []
@@ -238,10 +254,13 @@ class Walk:
                 name = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
                 marked = tag not in _EXEMPT and name != " " and is_boilerplate_class(name)
             block = tag in BLOCK_TAGS
-            if block or marked:
+            caption = tag == "figcaption" or (bool(name) and is_caption_class(name))
+            if block or marked or caption:
                 self._flush()
             if marked:
                 self._marks.append(cid)
+            if caption:
+                self._captions += 1
             if block:
                 self.parent[cid] = self._stack[-1]
                 self.tags[cid] = tag
@@ -255,6 +274,9 @@ class Walk:
                 self._visit(child, in_link or tag == "a", depth + 1)
                 if marked:
                     self._flush()
+            if caption:
+                self._flush()
+                self._captions -= 1
             if marked:
                 self._marks.pop()
             buf = self._buf
@@ -286,7 +308,12 @@ def main_blocks(walk: Walk) -> list[Block]:
         return []
     scores: dict[int, float] = {}
     for block in all_blocks:
-        if block.tag in HEADINGS or len(block.text) < 25 or block.link_density > 0.5:
+        if (
+            block.tag in HEADINGS
+            or len(block.text) < 25
+            or block.link_density > 0.5
+            or block.caption
+        ):
             continue
         value = _block_score(block)
         start = 1 if block.tag in _PARAGRAPHS else 0
