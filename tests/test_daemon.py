@@ -39,6 +39,7 @@ class FeedSite:
     def __init__(self) -> None:
         self.items: dict[str, list[int]] = {}
         self.status: dict[str, int] = {}
+        self.delay: dict[str, float] = {}
         self.hits: dict[str, list[float]] = {}
         self.lock = threading.Lock()
         site = self
@@ -55,6 +56,9 @@ class FeedSite:
                     site.hits.setdefault(name, []).append(time.time())
                     status = site.status.get(name, 200)
                     items = list(site.items.get(name, []))
+                    delay = site.delay.get(name, 0.0)
+                if delay:
+                    time.sleep(delay)
                 body = site.feed(name, items).encode() if status == 200 else b"unavailable"
                 self.send_response(status)
                 self.send_header("Content-Type", "application/rss+xml" if status == 200
@@ -128,6 +132,7 @@ def write_config(
     db: Path,
     listen: int | None = None,
     extra: str = "",
+    timeout: str = "3s",
 ) -> None:
     src = "".join(
         f"  - name: {name}\n    url: {site.base}/{name}.xml\n    type: feed\n"
@@ -137,7 +142,7 @@ def write_config(
     server = f"server:\n  listen: 127.0.0.1:{listen}\n" if listen else ""
     path.write_text(
         f"storage:\n  path: {db}\n"
-        "fetch:\n  robots: false\n  retries: 0\n  timeout: 3s\n  delay: 0s\n  jitter: 0.1\n"
+        f"fetch:\n  robots: false\n  retries: 0\n  timeout: {timeout}\n  delay: 0s\n  jitter: 0.1\n"
         "log:\n  level: debug\n"
         "alerts:\n  every: 1s\n"
         "health:\n  failures: 3\n  notify: [console]\n"
@@ -404,3 +409,25 @@ def test_failing_source_raises_one_health_alert_and_one_recovery(
     assert header.split()[:3] == ["SOURCE", "STATE", "LAST"]
     assert line.split()[:2] == ["flaky", "ok"]
     assert "CHANNEL" in table.stdout and "console" in table.stdout
+
+
+def test_sigterm_abandons_a_hung_fetch_and_exits_promptly(
+    tmp_path: Path, site: FeedSite, daemons: list[Daemon]
+) -> None:
+    db = tmp_path / "m.db"
+    site.add("fast", 1)
+    site.add("hung", 1)
+    site.delay["hung"] = 30
+    config = tmp_path / "monitor.yaml"
+    write_config(config, site, {"fast": "1s", "hung": "1s"}, db=db, timeout="60s")
+    d = Daemon(config, tmp_path)
+    daemons.append(d)
+    wait_for(lambda: articles(db, "fast") == 1 and site.count("hung") == 1, 15, "in flight", d)
+    code, took = d.stop()
+    assert code == 0, d.stderr()
+    assert took < 10
+    assert "abandoned 1 run(s) still in flight" in d.stderr()
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert articles(db, "hung") == 0
+    # the abandoned run left no half state; a restart catches it up at once
+    assert query(db, "SELECT failures FROM sources WHERE name = 'hung'") == [(0,)]
