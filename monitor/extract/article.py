@@ -519,12 +519,14 @@ def is_date_line(line: str) -> bool:
     """True for a short line that holds only a date and time ("08 December 2021, 14:35")."""
     if len(line) > 60 or not any(c.isdigit() for c in line):
         return False
+    dated = _NUMERIC_DATE.search(line) is not None or _CJK_DATE.search(line) is not None
     for word in _WORDS.findall(_CJK_DATE.sub(" ", line)):
         lower = word.lower()
-        if lower in _DATE_FILLERS or _MONTHS_ETC.match(lower):
-            continue
-        return False
-    return True
+        if _MONTHS_ETC.match(lower):
+            dated = True
+        elif lower not in _DATE_FILLERS:
+            return False
+    return dated
 
 
 # --- dates ----------------------------------------------------------------------------------

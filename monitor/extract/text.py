@@ -25,8 +25,9 @@ SKIP_TAGS = frozenset(
 BLOCK_TAGS = frozenset(
     "address article blockquote center dd details dir div dl dt fieldset figcaption figure "
     "form h1 h2 h3 h4 h5 h6 header hgroup hr li main menu ol p pre section summary table "
-    "tbody td tfoot th thead tr ul caption legend body html br".split()
+    "tbody tfoot thead tr ul caption legend body html br".split()
 )
+_CELLS = frozenset({"td", "th"})  # inline: a table row is one line of text
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # Blocks that are a paragraph of their own (scored on their parent, not on themselves).
 _PARAGRAPHS = frozenset("p pre td li dd dt blockquote figcaption th h1 h2 h3 h4 h5 h6".split())
@@ -271,7 +272,11 @@ class Walk:
                 self._flush()
                 self._stack.pop()
             else:
+                if tag in _CELLS:
+                    self._buf.append(" ")
                 self._visit(child, in_link or tag == "a", depth + 1)
+                if tag in _CELLS:
+                    self._buf.append(" ")
                 if marked:
                     self._flush()
             if caption:
