@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 dev: $(VENV)/.dev
 
 run: $(VENV)/.installed
-	$(BIN)/monitor once -c $(CONFIG)
+	$(BIN)/monitor run -c $(CONFIG)
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check monitor tests
