@@ -59,11 +59,26 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 ACCEPT_ENCODING = "gzip, deflate"  # the codings _Inflater can decode within the size cap
 
 
+MAX_HEADER_BYTES = 65536  # aiohttp's 8 KB default rejects real sites' long CSP and cookies
+
+
 def default_transport() -> httpx.AsyncBaseTransport:
-    """httpx over aiohttp: about 6x httpx's own transport with 16 requests in flight."""
+    """httpx over aiohttp: 4-6x httpx's own transport with 16 requests in flight (see
+    tests/benchmarks/bench_fetch.py). Cookies are kept by httpx alone (no second jar in
+    aiohttp), and header lines up to 64 KB are accepted."""
     from httpx_aiohttp import AiohttpTransport
 
-    return AiohttpTransport()
+    ssl_context = httpx.create_ssl_context()
+
+    def session() -> aiohttp.ClientSession:  # called on first use, inside the event loop
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100, ssl=ssl_context),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+        )
+
+    return AiohttpTransport(client=session)
 
 
 # ------------------------------------------------------------------ helpers

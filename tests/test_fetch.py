@@ -705,3 +705,25 @@ def test_windows_1251_page_with_contradicting_header(server: Server, transport: 
     text = decode_result(result)
     assert "О встрече Министра с делегацией Республики Беларусь" in text
     assert "\ufffd" not in text
+
+
+def test_long_headers_are_accepted(server: Server, transport: str) -> None:
+    sources = "; ".join(f"script-src https://cdn{i}.example" for i in range(600))
+    policy = "default-src 'self'; " + sources
+    assert len(policy) > 16_000
+    server.routes["/csp"] = static(200, b"ok", Content_Security_Policy=policy)
+    result = run(fetch(transport, server.url("/csp")))
+    assert result.headers["content-security-policy"] == policy
+
+
+def test_cookies_are_kept_once(server: Server, transport: str) -> None:
+    server.routes["/set"] = static(200, b"", Set_Cookie="sid=abc; Path=/")
+    server.routes["/next"] = static(200, b"")
+
+    async def go():
+        async with fetcher(transport) as f:
+            await f.get(server.url("/set"))
+            await f.get(server.url("/next"))
+
+    run(go())
+    assert server.log[1][1]["cookie"] == "sid=abc"
