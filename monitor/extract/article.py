@@ -68,6 +68,13 @@ _CAPTION_CREDIT = re.compile(
     r"(?:Photo(?:\s+credit)?|Credit|Фото|Foto|Crédit(?:\s+photo)?|Bild|图片来源)\s*[:：]\s*[^.:：]{2,80}$",
     re.IGNORECASE,
 )
+# Newsletter and social promotion at the edges of the body
+_PROMO = re.compile(
+    r"""\b(?:subscribe\s+to|sign\s+up\s+(?:for|to|here)|newsletters?\b|follow\s+(?:us|me|him|her)\s+on
+    |download\s+(?:our|the)\s+app|подпис(?:ывайтесь|аться)|abonnez-vous|abonnieren\s+sie
+    |newsletter\s+abonnieren|have\s+a\s+(?:news\s+)?tip\b)""",
+    re.IGNORECASE | re.VERBOSE,
+)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CJK_DATE = re.compile(r"[年月日时分秒号]")
 _JUNK_LINE = re.compile(
@@ -500,9 +507,13 @@ def _tidy_lines(lines: Sequence[Line], title: str | None, author: str | None) ->
             continue
         if len(out) < 3 and leading and _is_meta_line(text):
             continue
+        if len(out) < 2 and len(text) < 200 and _PROMO.search(text):
+            continue
         if len(text) >= 80:
             leading = False
         out.append((text, tag))
+    while out and len(out[-1][0]) < 200 and _PROMO.search(out[-1][0]):
+        out.pop()
     return out
 
 
