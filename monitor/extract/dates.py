@@ -84,6 +84,8 @@ _TIME = re.compile(
     r"(?:\s*\(?" + _TZ + r"\)?(?![\w]))?",
     re.IGNORECASE,
 )
+_OFFSET = re.compile(r"(?:utc|gmt)?([+-])(\d{1,2}):?(\d{2})?")
+_LETTER = re.compile(r"[^\W\d_]")
 _COMPACT = re.compile(r"((?:19|20)\d\d)(\d\d)(\d\d)(?:T(\d\d):?(\d\d)(?::?(\d\d))?(Z)?)?")
 _CTIME = re.compile(
     r"[A-Za-z]{3}\s+(?P<mon>[A-Za-z]{3})\s+(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d\d):(?P<S>\d\d)"
@@ -106,7 +108,7 @@ def _offset(tz: str | None) -> tzinfo | None:
     token = tz.strip().replace(" ", "").lower()
     if token in _TZ_ABBR:
         return timezone(timedelta(minutes=_TZ_ABBR[token]))
-    m = re.fullmatch(r"(?:utc|gmt)?([+-])(\d{1,2}):?(\d{2})?", token)
+    m = _OFFSET.fullmatch(token)
     if not m:
         return None
     minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
@@ -257,8 +259,11 @@ def _slow(
     text: str, languages: Sequence[str], tz_name: str, now: datetime | None
 ) -> tuple[datetime | None, bool]:
     s = " ".join(text.split())
-    if not s or len(s) > 100 or not re.search(r"[^\W\d_]", s):
+    if not s or len(s) > 100 or not _LETTER.search(s):
         return None, False
+    clock = _TIME.search(s)
+    if clock and not _LETTER.search(s[: clock.start()] + s[clock.end() :]):
+        return None, False  # a clock time alone is no date
     langs = tuple(lang for lang in (x.split("-")[0].lower() for x in languages) if lang in _LANGS)
     langs = tuple(dict.fromkeys(langs)) or _LANGS
     if now is None:
@@ -557,7 +562,8 @@ class _Finder:
                 trust = 6 if inside or self.region is None else 8
             else:
                 trust = 10 if inside else 20
-            cand = self.add(value, which, trust, f"el:{node.tag}" + ("" if inside else ":out"))
+            origin = f"el:{node.tag}" + ("" if inside else ":out")
+            cand = self.add(value, which, trust, origin, slow=value is not text)
             if cand is not None:
                 self.seen.add(node.mem_id)
                 if value is not text and not cand.has_time:
@@ -602,7 +608,7 @@ class _Finder:
         scope = self.region if self.region is not None else self.tree.body
         if scope is None:
             return
-        full = scope.text(deep=True, separator="\n") or ""
+        full = _visible_text(scope)
         start = 0
         if self.title is not None:
             head = " ".join((self.title.text(deep=True) or "").split())[:20]
@@ -664,8 +670,7 @@ class _Finder:
         """Last resort: the first dates anywhere in the body text."""
         if self.tree.body is None:
             return
-        full = self.tree.body.text(deep=True, separator="\n") or ""
-        self._scan(full[:20000], 30, 30, "body", 3)
+        self._scan(_visible_text(self.tree.body)[:20000], 30, 30, "body", 3)
 
     # -- choice ------------------------------------------------------------------------------
 
@@ -682,11 +687,35 @@ class _Finder:
                 pubs = fit
         if pubs and mods and pubs[0].trust >= 30 > mods[0].trust:
             pubs = []  # a stray date in the body is no better than a stated modification
-        published = self._timed(pubs[0]) if pubs else None
-        updated = self._timed(mods[0]) if mods else None
+        if pubs and pubs[0].trust <= 4:
+            pubs = self._confirmed(pubs)
+        published = self._local(self._timed(pubs[0])) if pubs else None
+        updated = self._local(self._timed(mods[0])) if mods else None
         if published is not None and updated is not None and updated <= published:
             updated = None
         return published, updated
+
+    def _visible(self) -> list[_Cand]:
+        return [c for c in self.cands if c.origin.startswith(("el:", "text", "block"))]
+
+    def _confirmed(self, pubs: list[_Cand]) -> list[_Cand]:
+        """When structured sources disagree on the day, the one a visible date confirms."""
+        structured = [c for c in pubs if c.trust <= 4]
+        if len({c.dt.date() for c in structured}) < 2:
+            return pubs
+        shown = {c.dt.date() for c in self._visible() if c.kind == _PUB}
+        agree = [c for c in structured if c.dt.date() in shown]
+        return agree + [c for c in pubs if c not in agree] if agree else pubs
+
+    def _local(self, dt: datetime) -> datetime:
+        """The same instant in the page's own offset, when a UTC value is also shown locally."""
+        if dt.utcoffset() != timedelta(0):
+            return dt
+        for c in self._visible():
+            off = c.dt.utcoffset()
+            if c.has_time and off and abs((c.dt - dt).total_seconds()) < 60:
+                return dt.astimezone(timezone(off))
+        return dt
 
     def _timed(self, cand: _Cand) -> datetime:
         if cand.has_time:
@@ -696,6 +725,16 @@ class _Finder:
             if other.has_time and other.kind == cand.kind and other.dt.date() == day:
                 return other.dt
         return cand.dt
+
+
+def _visible_text(node: LexborNode) -> str:
+    """The text of ``node`` without the contents of its scripts and styles."""
+    full = node.text(deep=True, separator="\n") or ""
+    for code in node.css("script, style, noscript, template"):
+        blob = code.text(deep=True) or ""
+        if len(blob) > 10:
+            full = full.replace(blob, "\n", 1)
+    return full
 
 
 def _place(node: LexborNode, region: LexborNode | None) -> tuple[bool, bool]:
@@ -805,9 +844,10 @@ def _region(tree: LexborHTMLParser, title: LexborNode | None) -> LexborNode | No
         attrs = cur.attributes
         if cur.tag in ("article", "main") or attrs.get("role") == "main":
             return cur
-        if _REGION_CLASS.search(attrs.get("class") or "") or "Article" in (
-            attrs.get("itemtype") or ""
-        ):
+        if (
+            _REGION_CLASS.search(attrs.get("class") or "")
+            or "Article" in (attrs.get("itemtype") or "")
+        ) and len(cur.text(deep=True) or "") > len(title.text(deep=True) or "") + 20:
             return cur
         if depth <= 2:
             fallback = cur
@@ -838,10 +878,9 @@ def find_dates(
     finder.jsonld()
     finder.meta()
     finder.url_date()
-    if finder.top() > 2:
-        finder.title = _title(tree)
-        finder.region = _region(tree, finder.title)
-        finder.elements()
+    finder.title = _title(tree)
+    finder.region = _region(tree, finder.title)
+    finder.elements()
     if finder.top() > 10:
         finder.text()
     if finder.top() > 14:
