@@ -63,7 +63,6 @@ _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[0-9]+|[A-Z]+(?![a-z])")
 _STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-_SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u3000]+")
 _COMMAS = re.compile(r"[,，、;；]")
 _MAX_DEPTH = 300
 
@@ -72,7 +71,7 @@ def clean_text(text: str) -> str:
     """One paragraph's text: soft hyphens and zero-width characters removed, spaces collapsed."""
     if _INVISIBLE_RE.search(text):
         text = _INVISIBLE_RE.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() knows every Unicode space, NBSP included
 
 
 @lru_cache(maxsize=4096)
@@ -249,7 +248,13 @@ class Walk:
             name = ""
             marked = False
             if attrs and self.clean:
-                if self._hidden(attrs, tag):
+                if (
+                    "hidden" in attrs
+                    or "aria-hidden" in attrs
+                    or "style" in attrs
+                    or "role" in attrs
+                    or "class" in attrs
+                ) and self._hidden(attrs, tag):
                     child = child.next
                     continue
                 name = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
