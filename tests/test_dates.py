@@ -146,3 +146,54 @@ def test_find_dates_never_in_future() -> None:
         "</head><body><h1>Upcoming conference</h1></body></html>"
     )
     assert find_dates(LexborHTMLParser(html), "https://x.example/a", now=NOW) == (None, None)
+
+
+@pytest.mark.parametrize("html", ["", "<html>", "\x00\ufffd<<>>", "<p>" * 500, "<body>2021</body>"])
+def test_find_dates_garbage(html: str) -> None:
+    assert find_dates(LexborHTMLParser(html), "https://x.example/", now=NOW) == (None, None)
+
+
+def test_find_dates_broken_jsonld_falls_back_to_pattern() -> None:
+    html = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2021-12-08T10:00:00Z", "dateModified": "2021-12-08T12:00:00Z",}'
+        "</script></head><body><h1>Broken JSON-LD page title</h1></body></html>"
+    )
+    published, updated = find_dates(LexborHTMLParser(html), "https://x.example/a", now=NOW)
+    assert published == datetime(2021, 12, 8, 10, tzinfo=UTC)
+    assert updated == datetime(2021, 12, 8, 12, tzinfo=UTC)
+
+
+def test_find_dates_meta_published_with_visible_last_updated() -> None:
+    html = (
+        '<html lang="en"><head><meta property="article:published_time" '
+        'content="2021-12-08T09:00:00+00:00"></head><body><main><h1>Guidance on winter fuel</h1>'
+        "<p>Last updated 9 December 2021</p><p>Text.</p></main></body></html>"
+    )
+    published, updated = find_dates(
+        LexborHTMLParser(html), "https://x.example/g", timezone="Europe/London", now=NOW
+    )
+    assert published == datetime(2021, 12, 8, 9, tzinfo=UTC)
+    assert updated is not None and updated.date().isoformat() == "2021-12-09"
+
+
+def test_find_dates_modified_before_published_is_dropped() -> None:
+    html = (
+        '<html><head><meta property="article:published_time" content="2021-12-08T09:00:00Z">'
+        '<meta property="article:modified_time" content="2021-12-01T09:00:00Z"></head>'
+        "<body><h1>Some statement title</h1></body></html>"
+    )
+    published, updated = find_dates(LexborHTMLParser(html), "https://x.example/s", now=NOW)
+    assert published == datetime(2021, 12, 8, 9, tzinfo=UTC)
+    assert updated is None
+
+
+def test_find_dates_utc_value_shown_in_local_offset() -> None:
+    html = (
+        '<html><head><meta property="article:published_time" content="2021-12-09T03:30:00Z">'
+        '</head><body><article><h1>Late night council vote</h1><time datetime="2021-12-08T22:30'
+        ':00-05:00">December 8, 2021 10:30 PM</time></article></body></html>'
+    )
+    published, _ = find_dates(LexborHTMLParser(html), "https://x.example/v", now=NOW)
+    assert published is not None
+    assert published.isoformat() == "2021-12-08T22:30:00-05:00"

@@ -500,6 +500,8 @@ class _Finder:
             trust = 24
         for key, which in _JSONLD_KEYS.items():
             value = data.get(key)
+            if isinstance(value, list) and value:
+                value = value[0]
             if isinstance(value, str):
                 extra = 1 if which == _PUB and key != "datePublished" else 0
                 self.add(value, which, trust + extra, f"jsonld:{kind}")
@@ -881,8 +883,8 @@ def find_dates(
     finder.title = _title(tree)
     finder.region = _region(tree, finder.title)
     finder.elements()
-    if finder.top() > 10:
-        finder.text()
+    if finder.top() > 10 or not any(c.kind == _MOD for c in finder.cands):
+        finder.text()  # also for a visible "Last updated" when nothing structured said so
     if finder.top() > 14:
         finder.date_blocks()
     if finder.top() > 22:
