@@ -57,6 +57,8 @@ ROBOTS_ERROR_TTL = 600.0  # an unreachable robots.txt is asked again after 10 mi
 ROBOTS_MAX_BYTES = 512_000  # RFC 9309 asks parsers to read at least 500 KiB
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 ACCEPT_ENCODING = "gzip, deflate"  # the codings _Inflater can decode within the size cap
+ADDRESS_TTL = 300.0  # a host found public is not resolved again for this long
+_CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 MAX_HEADER_BYTES = 65536  # aiohttp's 8 KB default rejects real sites' long CSP and cookies
@@ -112,7 +114,10 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def _hostname(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # reported by Fetcher._admit
+        return ""
 
 
 def _origin(url: str) -> str:
@@ -241,6 +246,7 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, tuple[Robots, float]] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._public: dict[str, float] = {}  # host -> until when it counts as public
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -295,6 +301,8 @@ class Fetcher:
             if target in seen:
                 raise TooManyRedirects("redirect loop", source=source, url=url)
             seen.add(target)
+            if _origin(target) != _origin(current):  # as browsers do: credentials stay home
+                sent = {k: v for k, v in sent.items() if k.lower() not in _CREDENTIALS}
             current = target
         raise TooManyRedirects(
             f"more than {MAX_REDIRECTS} redirects", source=source, url=url
@@ -306,7 +314,12 @@ class Fetcher:
         self, url: str, source: str | None, *, guard_address: bool, redirected: bool
     ) -> None:
         """Scheme, address and robots.txt checks; raises BlockedURLError."""
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise BlockedURLError(f"invalid URL: {exc}", source=source, url=url) from exc
+        scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not _hostname(url):
             shown = f"{scheme}:" if scheme else "no scheme"
             what = "a redirect to a non-http(s) URL" if redirected else "not an http(s) URL"
@@ -323,7 +336,7 @@ class Fetcher:
     async def _check_address(self, url: str, source: str | None) -> None:
         """Refuse hosts that resolve to non-public addresses, unless the config names them."""
         host = _hostname(url)
-        if host in self.allowed_hosts:
+        if host in self.allowed_hosts or self._public.get(host, 0.0) > time.monotonic():
             return
         port = urlsplit(url).port or 80
         loop = asyncio.get_running_loop()
@@ -342,6 +355,7 @@ class Fetcher:
                     source=source,
                     url=url,
                 )
+        self._public[host] = time.monotonic() + ADDRESS_TTL
 
     async def _robots_for(self, url: str, source: str | None) -> Robots:
         origin = _origin(url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import socket
 import threading
@@ -394,12 +395,14 @@ def test_trickling_body_hits_the_total_deadline(server: Server, transport: str) 
     assert time.monotonic() - started < 1.5
 
 
-BOMB = gzip.compress(b"\0" * 30_000_000, compresslevel=9)  # 30 KB that inflate to 30 MB
+@functools.cache
+def bomb() -> bytes:
+    return gzip.compress(b"\0" * 30_000_000, compresslevel=9)  # 30 KB that inflate to 30 MB
 
 
 def test_gzip_bomb_stops_at_the_cap(server: Server, transport: str) -> None:
-    assert len(BOMB) < 50_000
-    server.routes["/bomb"] = static(200, BOMB, Content_Encoding="gzip")
+    assert len(bomb()) < 50_000
+    server.routes["/bomb"] = static(200, bomb(), Content_Encoding="gzip")
     tracemalloc.start()
     try:
         with pytest.raises(TooLargeError) as info:
@@ -727,3 +730,27 @@ def test_cookies_are_kept_once(server: Server, transport: str) -> None:
 
     run(go())
     assert server.log[1][1]["cookie"] == "sid=abc"
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_origin(
+    server: Server, transport: str
+) -> None:
+    port = server.server_address[1]
+    server.routes["/here"] = redirect("/there")
+    server.routes["/there"] = redirect(f"http://localhost:{port}/away")
+    server.routes["/away"] = static(200, b"ok")
+    secret = {"Authorization": "Bearer s3cret", "Accept-Language": "ru"}
+    result = run(
+        fetch(transport, server.url("/here"), headers=secret, allowed_hosts={"localhost"})
+    )
+    assert result.url == f"http://localhost:{port}/away"
+    sent = [headers for _, headers, _ in server.log]
+    assert sent[0]["authorization"] == sent[1]["authorization"] == "Bearer s3cret"
+    assert "authorization" not in sent[2]
+    assert sent[2]["accept-language"] == "ru"
+
+
+@pytest.mark.parametrize("url", ["http://example.org:99999/", "http://[::1/"])
+def test_invalid_urls_are_refused(url: str) -> None:
+    with pytest.raises(BlockedURLError, match="invalid URL"):
+        run(fetch("aiohttp", url))
