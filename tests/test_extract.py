@@ -319,3 +319,46 @@ def test_cli_fetches_url(httpserver: HTTPServer, capsys: pytest.CaptureFixture[s
     assert record["url"] == url
     assert record["title"] == "Déclaration de la porte-parole sur la situation au Sahel"
     assert record["language"] == "fr"
+
+
+# --- main-content detection fallbacks ------------------------------------------------------
+
+PROSE = (
+    "The ministry said on Monday that the talks, which lasted three days, had ended with an "
+    "agreement on trade, transport and energy, and that a joint commission would meet again. "
+)
+
+
+def test_content_inside_a_widget_wrapper_is_found() -> None:
+    html = (
+        "<body><div class='builder-widget-container'><h1>Talks ended</h1>"
+        + f"<p>{PROSE}</p>" * 4
+        + "</div><div class='footer-widget'><p>"
+        + "Disclaimer: the contents of this site are for information only, not advice. " * 3
+        + "</p></div></body>"
+    )
+    result = extract_article(html, "https://e.example/a")
+    assert result.body.count("The ministry said on Monday") == 4
+    assert "Disclaimer" not in result.body
+
+
+def test_text_only_in_noscript_is_used() -> None:
+    html = f"<body><div id='app'></div><noscript><div><h1>T</h1><p>{PROSE}</p></div></noscript>"
+    assert extract_article(html, "https://e.example/a").body == PROSE.strip()
+
+
+def test_captions_leave_body_but_give_credit() -> None:
+    html = (
+        "<article><h1>Talks ended</h1>"
+        f"<p>{PROSE}</p><figure><img src='a.jpg'><figcaption>Delegations at the table. "
+        "Credit: Ministry press service</figcaption></figure>"
+        f"<p>{PROSE}</p></article>"
+    )
+    result = extract_article(html, "https://e.example/a")
+    assert "Delegations" not in result.body
+    assert result.credit == "Credit: Ministry press service"
+
+
+def test_table_rows_are_lines() -> None:
+    html = "<table><tr><td>1</td><td>Kyle Busch</td><td>5040</td></tr></table>"
+    assert html_to_text(html) == "1 Kyle Busch 5040"

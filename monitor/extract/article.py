@@ -364,11 +364,14 @@ def choose_title(meta: Meta, heading: str | None) -> str | None:
 
 
 def _og_title(meta: Meta) -> str | None:
-    if not meta.og_title:
+    og = meta.og_title
+    if not og:
         return None
-    if meta.site_name and meta.site_name in meta.og_title:
-        return strip_site_suffix(meta.og_title, meta.site_name)
-    return meta.og_title
+    if meta.site_name and meta.site_name in og:
+        return strip_site_suffix(og, meta.site_name)
+    if meta.html_title and og == meta.html_title:  # the same "Headline | Site" string
+        return strip_site_suffix(og)
+    return og
 
 
 def strip_site_suffix(title: str, site_name: str | None = None) -> str:
@@ -416,6 +419,9 @@ def _auto_body(
         return [], None
     walk = Walk(removed=removed).run(root)
     content = main_blocks(walk)
+    if not content:  # a page that shows its text only without JavaScript
+        walk = Walk(removed=removed, noscript=True).run(root)
+        content = main_blocks(walk)
     return content, _heading(walk, content)
 
 

@@ -55,6 +55,8 @@ _WEAK_NEG = frozenset(
     masthead aside skip jump popular more extra bottom links foot topbar utility utils
     """.split()
 )
+# "widget" marks sidebars but also page-builder wrappers of the content: no score penalty
+_PENALISED = (_STRONG_NEG | _WEAK_NEG | {"header"}) - {"widget", "widgets"}
 _POSITIVE = frozenset(
     "article content entry post story body text main column news release publication".split()
 )
@@ -65,6 +67,7 @@ _STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _COMMAS = re.compile(r"[,，、;；]")
 _MAX_DEPTH = 300
+_MIN_CONTENT = 200  # characters of main content below which detection is retried
 
 
 def clean_text(text: str) -> str:
@@ -81,12 +84,18 @@ def class_words(value: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=4096)
+def boilerplate_level(value: str) -> int:
+    """2 when a class/id string surely names boilerplate (sharing, comments, ads, cookies),
+    1 when it probably does (navigation, sidebar, widget: not also content), else 0."""
+    words = class_words(value)
+    if not words.isdisjoint(_STRONG_NEG):
+        return 2
+    return 1 if not words.isdisjoint(_WEAK_NEG) and words.isdisjoint(_POSITIVE) else 0
+
+
 def is_boilerplate_class(value: str) -> bool:
     """True when a class/id string names navigation, sharing, comments, ads and the like."""
-    words = class_words(value)
-    if words & _STRONG_NEG:
-        return True
-    return bool(words & _WEAK_NEG) and not (words & _POSITIVE)
+    return boilerplate_level(value) > 0
 
 
 @lru_cache(maxsize=4096)
@@ -102,7 +111,7 @@ def class_weight(value: str) -> int:
     weight = 0
     if words & _POSITIVE:
         weight += 25
-    if words & (_STRONG_NEG | _WEAK_NEG) or "header" in words:
+    if not words.isdisjoint(_PENALISED):
         weight -= 25
     return weight
 
@@ -139,10 +148,13 @@ class Block:
 class Walk:
     """One pass over a subtree that collects :class:`Block`s and facts about their elements."""
 
-    def __init__(self, *, removed: Iterable[int] = (), clean: bool = True) -> None:
+    def __init__(
+        self, *, removed: Iterable[int] = (), clean: bool = True, noscript: bool = False
+    ) -> None:
         self.blocks: list[Block] = []
         self.removed = set(removed)
         self.clean = clean
+        self.skip_tags = SKIP_TAGS - {"noscript"} if noscript else SKIP_TAGS
         self.attrs: dict[int, str] = {}  # element id -> "class id" string
         self.tags: dict[int, str] = {}  # element id -> tag
         self.parent: dict[int, int] = {}  # element id -> block-level parent id
@@ -152,6 +164,7 @@ class Walk:
         self._marks: list[int] = []
         self._captions = 0
         self.boilerplate: set[int] = set()  # marked elements confirmed as boilerplate
+        self.strong: set[int] = set()  # marked elements whose names are sure signs
 
     def run(self, root: LexborNode) -> Walk:
         rid = root.mem_id
@@ -228,7 +241,7 @@ class Walk:
                         buf.append(" ")
                 child = child.next
                 continue
-            if tag[:1] == "-" or tag in SKIP_TAGS or tag == "img" or tag == "picture":
+            if tag[:1] == "-" or tag in self.skip_tags or tag == "img" or tag == "picture":
                 child = child.next
                 continue
             if tag == "br" or tag == "hr":
@@ -258,7 +271,10 @@ class Walk:
                     child = child.next
                     continue
                 name = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-                marked = tag not in _EXEMPT and name != " " and is_boilerplate_class(name)
+                level = boilerplate_level(name) if tag not in _EXEMPT and name != " " else 0
+                marked = level > 0
+                if level == 2:
+                    self.strong.add(cid)
             block = tag in BLOCK_TAGS
             caption = tag == "figcaption" or (bool(name) and is_caption_class(name))
             if block or marked or caption:
@@ -312,7 +328,21 @@ def _block_score(block: Block) -> float:
 
 
 def main_blocks(walk: Walk) -> list[Block]:
-    """The blocks of the page's main content: the best-scoring container and its kin."""
+    """The blocks of the page's main content: the best-scoring container and its kin.
+
+    When that leaves next to nothing, the page's content sat in elements whose names only
+    looked like boilerplate ("widget-container"): try again trusting only sure signs.
+    """
+    content = _main_blocks(walk)
+    if sum(len(b.text) for b in content) < _MIN_CONTENT and walk.boilerplate - walk.strong:
+        walk.boilerplate &= walk.strong
+        retry = _main_blocks(walk)
+        if sum(len(b.text) for b in retry) > sum(len(b.text) for b in content):
+            return retry
+    return content
+
+
+def _main_blocks(walk: Walk) -> list[Block]:
     all_blocks = [b for b in walk.blocks if not walk.is_boilerplate(b)]
     if not all_blocks:
         return []
