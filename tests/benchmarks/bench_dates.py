@@ -72,10 +72,52 @@ def _run(pages: list[tuple[str, str, str, str]]) -> tuple[dict, dict]:
     return found, spent
 
 
+SAMPLES = (
+    "Wed, 08 Dec 2021 14:30:00 GMT",
+    "2021-12-08T14:30:00+03:00",
+    "8 декабря 2021 г., 14:30",
+    "08.12.2021",
+    "2021年12月8日",
+    "8. Dezember 2021",
+    "December 8, 2021",
+    "8 de diciembre de 2021",
+)
+
+
+def _parse_speed() -> list[dict]:
+    """parse_date vs dateparser.parse on the same strings (no corpus needed)."""
+    import dateparser
+
+    from monitor.extract.dates import parse_date
+
+    langs = ["en", "ru", "fr", "de", "es", "zh"]
+    settings = {"TIMEZONE": "Europe/Moscow", "RETURN_AS_TIMEZONE_AWARE": True}
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, fn, rounds in (
+            ("parse_date", lambda t: parse_date(t, timezone="Europe/Moscow"), 500),
+            ("dateparser.parse", lambda t: dateparser.parse(t, languages=langs,
+                                                            settings=settings), 20),
+        ):
+            for text in SAMPLES:
+                fn(text)
+            start = time.process_time()
+            for _ in range(rounds):
+                for text in SAMPLES:
+                    fn(text)
+            rate = rounds * len(SAMPLES) / (time.process_time() - start)
+            rows.append({"tool": name, "parses_per_s": round(rate)})
+    for r in rows:
+        print(f"{r['tool']:<20} {r['parses_per_s']:>10} parses/s")
+    return rows
+
+
 def main() -> list[dict]:
+    speed = _parse_speed()
     if not (CORPUS / "truth.json").exists():
         print(f"skip: corpus not found at {CORPUS}")
-        return []
+        return speed
     pages = _load()
     # warm-up outside the timed loop (imports, regex compilation, dateparser's language data:
     # one-time costs of a long-running daemon)
@@ -104,6 +146,7 @@ def main() -> list[dict]:
             f"{r['tool']:<20} {r['pages']:>6} {r['accuracy']:>9.4f} {r['no_date']:>8} "
             f"{r['pages_per_s']:>8.1f}"
         )
+    rows.extend(speed)
     if "--misses" in sys.argv:
         for name, url, gold, _h in pages:
             ours, theirs = results["monitor"][name], results["htmldate-extensive"][name]
