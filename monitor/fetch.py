@@ -380,9 +380,14 @@ class Fetcher:
                 reason = f"robots.txt unreachable ({exc.error.message}): not fetching"
                 return Robots.disallow_all(reason), ROBOTS_ERROR_TTL
             if answer.status in REDIRECTS and "location" in answer.headers:
-                url = str(httpx.URL(url).join(answer.headers["location"]))
-                if urlsplit(url).scheme not in ("http", "https"):
-                    return Robots.allow_all(), ROBOTS_TTL
+                try:
+                    url = str(httpx.URL(url).join(answer.headers["location"]))
+                    if urlsplit(url).scheme not in ("http", "https"):
+                        raise BlockedURLError("robots.txt redirects to a non-http(s) URL")
+                    if _hostname(url) != _hostname(origin):
+                        await self._check_address(url, source)
+                except (httpx.InvalidURL, FetchError):
+                    return Robots.allow_all(), ROBOTS_TTL  # treated as unavailable (4xx)
                 continue
             if 200 <= answer.status < 300:
                 text = answer.content.decode("utf-8", errors="replace")

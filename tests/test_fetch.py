@@ -754,3 +754,21 @@ def test_credentials_do_not_follow_a_redirect_to_another_origin(
 def test_invalid_urls_are_refused(url: str) -> None:
     with pytest.raises(BlockedURLError, match="invalid URL"):
         run(fetch("aiohttp", url))
+
+
+def test_robots_redirect_is_followed(server: Server, transport: str) -> None:
+    server.routes["/robots.txt"] = redirect("/static/robots.txt", 301)
+    server.routes["/static/robots.txt"] = static(200, b"User-agent: monitor\nDisallow: /x\n")
+    server.routes["/x"] = static(200, b"x")
+    with pytest.raises(BlockedURLError, match="disallowed by robots.txt"):
+        run(fetch(transport, server.url("/x"), config(robots=True)))
+    assert server.hits("/x") == 0
+
+
+def test_robots_redirect_to_a_private_host_is_not_followed(server: Server, transport: str) -> None:
+    port = server.server_address[1]
+    server.routes["/robots.txt"] = redirect(f"http://localhost:{port}/internal/robots.txt")
+    server.routes["/internal/robots.txt"] = static(200, b"User-agent: *\nDisallow: /\n")
+    server.routes["/x"] = static(200, b"x")
+    assert run(fetch(transport, server.url("/x"), config(robots=True))).content == b"x"
+    assert server.hits("/internal/robots.txt") == 0
