@@ -478,6 +478,14 @@ def _cross_check(config: Config, filename: str, lines: dict[Path_, int], data: A
             except QueryError as exc:
                 pos = f" at position {exc.position}" if exc.position is not None else ""
                 add(("rules", i, "query"), f"bad query{pos}: {exc}")
+        check_keyword = _default_keyword_validator()
+        for field in ("keywords", "exclude"):
+            for j, text in enumerate(getattr(rule, field)):
+                try:
+                    if check_keyword is not None:
+                        check_keyword(text)
+                except QueryError as exc:
+                    add(("rules", i, field, j), f"bad keyword: {exc}")
     for j, name in enumerate(config.health.notify):
         if name not in channels:
             add(("health", "notify", j), f"no channel named {name!r}")
@@ -490,3 +498,11 @@ def _default_query_validator() -> Callable[[str], None] | None:
     except ImportError:
         return None
     return getattr(rules, "validate_query", None)
+
+
+def _default_keyword_validator() -> Callable[[str], None] | None:
+    try:
+        from monitor import rules
+    except ImportError:
+        return None
+    return getattr(rules, "validate_keyword", None)

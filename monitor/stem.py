@@ -1,0 +1,156 @@
+"""Text analysis for rules: tokens, their places in the original text, and stems.
+
+Tokens are ``monitor.textnorm`` words (NFKC, case folded, ``ё`` read as ``е``, soft hyphens and
+zero-width characters dropped, NBSP a space), except that each Han or kana character is a token of
+its own, as Lucene's StandardTokenizer does, so Chinese and Japanese match by character sequence.
+
+Stems come from PyStemmer (Snowball) in the document's language. A language without a stemmer
+(or no language at all) is not stemmed: its words match after normalisation only.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+import Stemmer
+
+from monitor.textnorm import normalize
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Wider on purpose: compatibility forms (halfwidth kana, enclosed ideographs) become CJK after NFKC.
+_HAS_CJK = re.compile(f"[{_CJK}\u3200-\u33ff\uff66-\uff9f\U00020000-\U0002fa1f]")
+_TOKEN_CJK = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+(?:['’][^\W{_CJK}]+)*")
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_WORD = re.compile(r"\w+(?:['’]\w+)*")  # as monitor.textnorm.words
+_WCHAR = rf"[^\W{_CJK}]"
+_CHUNK_CJK = re.compile(
+    rf"[{_CJK}]|{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}])*(?:['’]{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}])*)*"
+)
+_CHUNK = re.compile(rf"\w[\w{_INVISIBLE}]*(?:['’]\w[\w{_INVISIBLE}]*)*")
+
+# ISO 639-1 codes of the Snowball stemmers PyStemmer ships.
+_CODES = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech",
+    "da": "danish", "nl": "dutch", "en": "english", "eo": "esperanto", "et": "estonian",
+    "fi": "finnish", "fr": "french", "de": "german", "el": "greek", "hi": "hindi",
+    "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian",
+    "ne": "nepali", "no": "norwegian", "nb": "norwegian", "nn": "norwegian", "fa": "persian",
+    "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian",
+    "st": "sesotho", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish",
+    "yi": "yiddish",
+}
+_NAMES = {name: code for code, name in _CODES.items()}
+
+
+def fold(text: str) -> str:
+    """``textnorm.normalize`` without collapsing spaces, which tokens do not need (faster)."""
+    text = unicodedata.normalize("NFKC", text)
+    for ch in _INVISIBLE:  # str.translate with a dict is slow on non-ASCII text
+        if ch in text:
+            text = text.replace(ch, "")
+    return text.casefold().replace("ё", "е")
+
+
+def tokens(text: str | None) -> list[str]:
+    """The normalised tokens of a text, in order: ``textnorm.words(text)`` but with Han and
+    kana characters one token each."""
+    if not text:
+        return []
+    if text.isascii() or _HAS_CJK.search(text) is None:
+        return _WORD.findall(fold(text))
+    return _TOKEN_CJK.findall(normalize(text))
+
+
+def chunk_spans(text: str) -> Iterator[re.Match[str]]:
+    """Word chunks of the original text, one per token in the usual case (see token_spans)."""
+    if text.isascii() or _HAS_CJK.search(text) is None:
+        return _CHUNK.finditer(text)
+    return _CHUNK_CJK.finditer(text)
+
+
+def token_spans(text: str, toks: list[str] | None = None) -> list[tuple[int, int]]:
+    """(start, end) in ``text`` of each token of ``tokens(text)``, in the same order."""
+    if toks is None:
+        toks = tokens(text)
+    spans = [m.span() for m in chunk_spans(text)]
+    if len(spans) == len(toks):
+        return spans
+    # Some chunk normalised to more or fewer than one token (NFKC "½" -> "1⁄2", combining marks):
+    # tokenise chunk by chunk and give every token of a chunk the chunk's span.
+    out: list[tuple[int, int]] = []
+    for m in chunk_spans(text):
+        out.extend([m.span()] * len(tokens(m.group())))
+    if len(out) != len(toks):  # cannot align: point every token at the whole text
+        return [(0, len(text))] * len(toks)
+    return out
+
+
+def language_key(language: str | None) -> str | None:
+    """``"en-US"``, ``"EN"``, ``"english"`` -> ``"en"``; None when empty."""
+    if not language:
+        return None
+    lang = language.strip().lower().replace("_", "-")
+    if lang in _NAMES:
+        return _NAMES[lang]
+    return lang.split("-", 1)[0] or None
+
+
+class Analyzer:
+    """Stems words of one language, with a cache; thread-safe."""
+
+    CACHE = 200_000  # words; the cache is emptied when it grows past this
+
+    def __init__(self, language: str | None) -> None:
+        self.language = language
+        name = _CODES.get(language or "")
+        self._stemmer = Stemmer.Stemmer(name) if name else None
+        if self._stemmer is not None:
+            self._stemmer.maxCacheSize = 0  # its eviction is slow once full; we cache here
+        self._cache: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def stems(self) -> bool:
+        return self._stemmer is not None
+
+    def stem(self, word: str) -> str:
+        s = self._cache.get(word)
+        if s is None:
+            s = self.stem_map((word,))[word]
+        return s
+
+    def stem_map(self, distinct: Iterable[str]) -> dict[str, str]:
+        """{word: stem} for a set of words (one call into the stemmer for the new ones)."""
+        if self._stemmer is None:
+            return {w: w for w in distinct}
+        cache = self._cache
+        out: dict[str, str] = {}
+        missing: list[str] = []
+        for w in distinct:
+            s = cache.get(w)
+            if s is None:
+                missing.append(w)
+            else:
+                out[w] = s
+        if missing:
+            with self._lock:
+                stems = self._stemmer.stemWords(missing)
+            if len(cache) > self.CACHE:
+                cache.clear()
+            for w, s in zip(missing, stems, strict=True):
+                out[w] = cache[w] = s
+        return out
+
+
+def analyzer(language: str | None) -> Analyzer:
+    """The shared analyzer of a language (``"en-US"`` and ``"en"`` share one)."""
+    return _analyzer(language_key(language))
+
+
+@lru_cache(maxsize=64)
+def _analyzer(key: str | None) -> Analyzer:
+    return Analyzer(key)
