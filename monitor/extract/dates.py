@@ -524,7 +524,7 @@ class _Finder:
                     continue
                 if key in _META:
                     which, trust = _META[key]
-                    trust = 2 if trust == 10 else 12
+                    trust = 2 if trust == 10 else 17
                     if attr == "http-equiv":
                         trust = 40
                     self.add(content, which, trust, f"meta:{key}")
@@ -532,7 +532,7 @@ class _Finder:
                         or "upload" in key or "created" in key or "updated" in key:
                     which = _MOD if ("modif" in key or "updat" in key or "revis" in key) else _PUB
                     if "expir" not in key and "end" not in key:
-                        self.add(content, which, 13, f"meta?:{key}", slow=False)
+                        self.add(content, which, 17, f"meta?:{key}", slow=False)
                 break
 
     def elements(self) -> None:
