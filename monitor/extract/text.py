@@ -359,9 +359,7 @@ def _main_blocks(walk: Walk) -> list[Block]:
         start = 1 if block.tag in _PARAGRAPHS else 0
         for level, aid in enumerate(block.ancestors[start : start + 5]):
             if aid not in scores:
-                scores[aid] = _TAG_SCORE.get(walk.tags.get(aid, ""), 0) + class_weight(
-                    walk.attrs.get(aid, "")
-                )
+                scores[aid] = _TAG_SCORE.get(walk.tags.get(aid, ""), 0)
             scores[aid] += value / (1 if level == 0 else 2 if level == 1 else level * 3)
     if not scores:
         return _fallback(all_blocks)
@@ -374,10 +372,13 @@ def _main_blocks(walk: Walk) -> list[Block]:
             if aid in chars:
                 chars[aid] += n
                 links[aid] += block.links
-    final = {
-        aid: score * (1.0 - (links[aid] / chars[aid] if chars[aid] else 0.0))
-        for aid, score in scores.items()
-    }
+    final = {}
+    for aid, score in scores.items():
+        weight = class_weight(walk.attrs.get(aid, ""))
+        if weight > 0 and chars[aid] < _MIN_CONTENT:  # "main-media": a name, not content
+            weight = 0
+        density = links[aid] / chars[aid] if chars[aid] else 0.0
+        final[aid] = (score + weight) * (1.0 - density)
     ranked = sorted(final, key=final.__getitem__, reverse=True)
     top = ranked[0]
     top = _common_ancestor(walk, top, ranked[1:5], final)
@@ -448,20 +449,27 @@ def _with_siblings(
     if siblings:
         wanted = set(siblings)
         for block in all_blocks:
-            if block.ancestors and block.ancestors[0] in wanted:
-                texts.setdefault(block.ancestors[0], []).append(block)
+            for aid in block.ancestors:
+                if aid in wanted:
+                    texts.setdefault(aid, []).append(block)
+                    break
     for sid in siblings:
         bonus = top_score * 0.2 if top_class and walk.attrs.get(sid, "").strip() == top_class else 0
         if final.get(sid, 0.0) + bonus >= threshold:
             chosen.add(sid)
-        elif walk.tags.get(sid) == "p":
-            own = texts.get(sid, [])
-            n = sum(len(b.text) for b in own)
-            density = sum(b.links for b in own) / n if n else 1.0
-            last = own[-1].text if own else ""
-            if (n > 80 and density < 0.25) or (0 < n <= 80 and density == 0 and last[-1:] in ".!?"):
-                chosen.add(sid)
+        elif _is_prose(texts.get(sid, [])):
+            chosen.add(sid)
     return chosen
+
+
+def _is_prose(own: Sequence[Block]) -> bool:
+    """A paragraph-like sibling: one or two paragraphs of sentences with few links."""
+    if not own or len(own) > 2 or any(b.tag not in ("p", "div") or b.caption for b in own):
+        return False
+    n = sum(len(b.text) for b in own)
+    density = sum(b.links for b in own) / n if n else 1.0
+    last = own[-1].text
+    return (n > 80 and density < 0.25) or (0 < n <= 80 and density == 0 and last[-1:] in ".!?")
 
 
 def parse(html: str) -> LexborHTMLParser:
