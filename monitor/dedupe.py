@@ -178,7 +178,12 @@ THRESHOLD = 0.5  # similarity at or above which two texts are one story
 _HEADER = struct.Struct("<I")  # the number of distinct shingles
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _rng = np.random.default_rng(0x6D6F6E69746F72)  # fixed: signatures must be stable across runs
-_SEEDS = _rng.integers(0, 2**63 - 1, size=(PERMUTATIONS, 1), dtype=np.int64).astype(np.uint64)
+# Permutation j maps a (well mixed) shingle hash x to the high 32 bits of a_j * x + b_j mod 2^64,
+# a_j odd: multiply-add-shift hashing, two vector operations per permutation.
+_A = _rng.integers(0, 2**63 - 1, size=(PERMUTATIONS, 1), dtype=np.int64).astype(np.uint64) * (
+    np.uint64(2)
+) + np.uint64(1)
+_B = _rng.integers(0, 2**63 - 1, size=(PERMUTATIONS, 1), dtype=np.int64).astype(np.uint64)
 _MUL = (
     _rng.integers(0, 2**63 - 1, size=SHINGLE, dtype=np.int64).astype(np.uint64) * np.uint64(2)
     + np.uint64(1)
@@ -200,8 +205,8 @@ def _word_hash(word: str) -> int:
 
 def _shingles(tokens: list[str]) -> np.ndarray:
     """Distinct 64-bit hashes of the word ``SHINGLE``-grams (the whole text if shorter)."""
-    cache: dict[str, int] = {}
-    h = np.array([cache.setdefault(w, _word_hash(w)) for w in tokens], dtype=np.uint64)
+    vocab = {w: _word_hash(w) for w in dict.fromkeys(tokens)}
+    h = np.fromiter((vocab[w] for w in tokens), dtype=np.uint64, count=len(tokens))
     k = min(SHINGLE, len(h))
     n = len(h) - k + 1
     acc = np.zeros(n, dtype=np.uint64)
@@ -219,7 +224,8 @@ def signature(text: str) -> bytes:
         return b""
     shingles = _shingles(tokens)
     with np.errstate(over="ignore"):
-        hashed = _mix(shingles[np.newaxis, :] ^ _SEEDS)  # (PERMUTATIONS, n)
+        hashed = shingles[np.newaxis, :] * _A  # (PERMUTATIONS, n)
+        hashed += _B
     mins = (hashed.min(axis=1) >> np.uint64(32)).astype("<u4")
     return _HEADER.pack(len(shingles)) + mins.tobytes()
 
