@@ -197,3 +197,18 @@ def test_find_dates_utc_value_shown_in_local_offset() -> None:
     published, _ = find_dates(LexborHTMLParser(html), "https://x.example/v", now=NOW)
     assert published is not None
     assert published.isoformat() == "2021-12-08T22:30:00-05:00"
+
+
+def test_find_dates_visible_date_settles_structured_disagreement() -> None:
+    html = (
+        '<html lang="de"><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2021-12-03T10:00:00+01:00"}</script>'
+        '<meta property="article:published_time" content="2021-12-08T14:30:00+01:00"></head>'
+        '<body><article><h1>Neue Regeln für den Winterdienst</h1><p class="meta">'
+        '<time class="entry-date published updated" datetime="2021-12-08T14:30:00+01:00">'
+        "8. Dezember 2021, 14:30 Uhr</time></p><p>Text.</p></article></body></html>"
+    )
+    published, updated = find_dates(LexborHTMLParser(html), "https://x.example/w", now=NOW)
+    assert published is not None
+    assert published.isoformat() == "2021-12-08T14:30:00+01:00"
+    assert updated is None

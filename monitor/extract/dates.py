@@ -555,9 +555,9 @@ class _Finder:
                 value = text
             prop = (attrs.get("itemprop") or attrs.get("property") or "").lower()
             cls = (attrs.get("class") or "").lower()
-            which = _MOD if (
-                "modified" in prop or "updated" in cls or "modified" in cls
-                or _UPD_LABEL.search(_before(node))
+            # WordPress marks an unmodified post "entry-date published updated": published wins
+            which = _MOD if "modified" in prop or "published" not in cls and (
+                "updated" in cls or "modified" in cls or _UPD_LABEL.search(_before(node))
             ) else _PUB
             marked = bool(prop) or "published" in cls or "updated" in cls or "pubdate" in attrs
             if marked:
@@ -697,14 +697,18 @@ class _Finder:
             updated = None
         return published, updated
 
+    def split(self) -> bool:
+        """True when structured sources give different publication days."""
+        return len({c.dt.date() for c in self.cands if c.kind == _PUB and c.trust <= 4}) > 1
+
     def _visible(self) -> list[_Cand]:
         return [c for c in self.cands if c.origin.startswith(("el:", "text", "block"))]
 
     def _confirmed(self, pubs: list[_Cand]) -> list[_Cand]:
         """When structured sources disagree on the day, the one a visible date confirms."""
-        structured = [c for c in pubs if c.trust <= 4]
-        if len({c.dt.date() for c in structured}) < 2:
+        if not self.split():
             return pubs
+        structured = [c for c in pubs if c.trust <= 4]
         shown = {c.dt.date() for c in self._visible() if c.kind == _PUB}
         agree = [c for c in structured if c.dt.date() in shown]
         return agree + [c for c in pubs if c not in agree] if agree else pubs
@@ -883,9 +887,10 @@ def find_dates(
     finder.title = _title(tree)
     finder.region = _region(tree, finder.title)
     finder.elements()
-    if finder.top() > 10 or not any(c.kind == _MOD for c in finder.cands):
+    split = finder.split()
+    if split or finder.top() > 10 or not any(c.kind == _MOD for c in finder.cands):
         finder.text()  # also for a visible "Last updated" when nothing structured said so
-    if finder.top() > 14:
+    if split or finder.top() > 14:
         finder.date_blocks()
     if finder.top() > 22:
         finder.body()
