@@ -25,6 +25,7 @@ COMMANDS = (
     "search",
     "test-alert",
     "alerts",
+    "rules",
 )
 
 

@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 _MAX_TERMS = 20
+_BREAKS = re.compile(r"\s*[\r\n\t]\s*")
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def _distinct(terms: list[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     out: list[str] = []
     for t in terms:
-        t = " ".join(t.split())
+        t = _BREAKS.sub(" ", t)  # a phrase over a line break reads as one line
         if t and t not in seen:
             seen.add(t)
             out.append(t)

@@ -27,10 +27,12 @@ _TOKEN_CJK = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+(?:['’][^\W{_CJK}]+)*")
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _WORD = re.compile(r"\w+(?:['’]\w+)*")  # as monitor.textnorm.words
 _WCHAR = rf"[^\W{_CJK}]"
+_MARKS = "\u0300-\u036f"  # combining accents: NFKC may fold them into the letter before
 _CHUNK_CJK = re.compile(
-    rf"[{_CJK}]|{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}])*(?:['’]{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}])*)*"
+    rf"[{_CJK}]|{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}{_MARKS}])*"
+    rf"(?:['’]{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}{_MARKS}])*)*"
 )
-_CHUNK = re.compile(rf"\w[\w{_INVISIBLE}]*(?:['’]\w[\w{_INVISIBLE}]*)*")
+_CHUNK = re.compile(rf"\w[\w{_INVISIBLE}{_MARKS}]*(?:['’]\w[\w{_INVISIBLE}{_MARKS}]*)*")
 
 # ISO 639-1 codes of the Snowball stemmers PyStemmer ships.
 _CODES = {
