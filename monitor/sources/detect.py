@@ -33,6 +33,8 @@ _PROLOG = re.compile(
     rb"""\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)*<([A-Za-z_][\w:.-]*)""",
     re.S,
 )
+_COMMENT = re.compile(rb"<!--.*?-->", re.S)
+_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _DOCTYPE = re.compile(rb"<!DOCTYPE(?:[^\[>]*)(\[.*?\]\s*)?>", re.S | re.I)
 
 
@@ -73,12 +75,12 @@ def root_name(content: bytes) -> str | None:
 
 def declares_entities(content: bytes) -> bool:
     """True when the DOCTYPE's internal subset declares entities (billion laughs, XXE)."""
-    head = _ascii_head(content)
+    head = _COMMENT.sub(b"", _ascii_head(content))
     m = _DOCTYPE.search(head)
-    if m is None:
+    if m is None or m.group(1) is None:
         return False
-    if m.group(1) is None:
-        return False
+    if _ELEMENT.search(head, 0, m.start()):
+        return False  # after the root element started: text, not a DOCTYPE
     return b"<!ENTITY" in m.group(1).upper()
 
 

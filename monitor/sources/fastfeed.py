@@ -45,6 +45,8 @@ _PARSER_OPTIONS = {
 _PARSER = etree.XMLParser(**_PARSER_OPTIONS)
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 _ENTITY_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_BARE_AMP = re.compile(rb"&(?!(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});)")
+_DOCTYPE_HEAD = re.compile(rb"<!DOCTYPE", re.I)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 
 
@@ -64,9 +66,9 @@ def _repair(content: bytes, message: str, encoding: str | None) -> tuple[bytes, 
     ascii_compatible = b"\x00" not in content[:200]
     if ascii_compatible and encoding is None and _UTF16_DECL.match(content):
         return content, "utf-8"  # declares UTF-16 but is written in 8 bits
-    if "Entity" in message and _ENTITY_REF.search(content):
-        # HTML named entities (&nbsp; &eacute;) are the commonest flaw.
-        fixed = _ENTITY_REF.sub(_html_entity, content)
+    if "Entity" in message and b"&" in content:
+        # HTML named entities (&nbsp; &eacute;) and bare ampersands are the commonest flaws.
+        fixed = _BARE_AMP.sub(b"&amp;", _ENTITY_REF.sub(_html_entity, content))
         if fixed != content:
             return fixed, encoding
     if "Char" in message and ascii_compatible and _CONTROL.search(content):
@@ -75,6 +77,10 @@ def _repair(content: bytes, message: str, encoding: str | None) -> tuple[bytes, 
 
 
 def _parse_xml(content: bytes, url: str, encoding: str | None) -> etree._Element:
+    if _DOCTYPE_HEAD.search(content, 0, 1024) and b"&" in content:
+        # With an external DTD (RSS 0.91) lxml keeps unknown entities as references: expand the
+        # HTML ones first. (Entity declarations were refused before.)
+        content = _ENTITY_REF.sub(_html_entity, content)
     for _ in range(4):
         parser = _PARSER if encoding is None else etree.XMLParser(
             encoding=encoding, **_PARSER_OPTIONS

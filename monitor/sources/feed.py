@@ -104,7 +104,8 @@ def parse_with_feedparser(
         headers["content-type"] = content_type
     # A stream, never bytes or str: feedparser would treat those as a file name or a URL.
     d = feedparser.parse(io.BytesIO(content), response_headers=headers)
-    if not d.get("version") and not d.entries:
+    if not d.entries and (d.get("bozo") or not d.get("version")):
+        # A broken feed with no entries must not pass for a feed with no news.
         problem = d.get("bozo_exception") or "no RSS or Atom root element"
         raise ParseError(f"malformed feed: {problem}", url=url or None)
     fmt = str(d.get("version") or "rss")
@@ -143,7 +144,10 @@ def _entry(e: Any, url: str, timezone: str, feed_lang: str | None) -> Item | Non
     published = parse_feed_date(e.get("published"), timezone) or struct_to_utc(
         e.get("published_parsed")
     )
-    updated = parse_feed_date(e.get("updated"), timezone) or struct_to_utc(e.get("updated_parsed"))
+    # dict.get: FeedParserDict.get("updated") falls back to `published`, with a warning.
+    updated = parse_feed_date(dict.get(e, "updated"), timezone) or struct_to_utc(
+        dict.get(e, "updated_parsed")
+    )
     tags = tuple(
         c for c in (clean_text(t.get("label") or t.get("term")) for t in e.get("tags", [])) if c
     )

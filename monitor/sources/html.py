@@ -2,10 +2,12 @@
 
 Without ``source.links`` the default is ``DEFAULT_LINKS`` (links in ``<article>``, in lists inside
 ``<main>``, and in headings), keeping links whose text reads like a headline or whose path looks
-like an article; when that finds nothing, every same-site link outside ``nav``/``header``/
-``footer``/``aside`` whose path looks like an article (a date or a long number in it, like
-``./202112/t20211208_123.html`` or ``/news/12345/``). Without ``source.next`` the next page is
-``rel="next"`` or a link reading "Next", "Следующая", "下一页"...
+like an article. When that finds nothing: every same-site link with a text, outside ``nav``,
+``header``, ``footer`` and ``aside`` (or an element whose class or id says menu, footer,
+breadcrumbs, pager...), whose path looks like an article: a date or a long number in it, like
+``./202112/t20211208_123.html``, ``/news/12345/`` or ``detail.php?ID=45123``.
+Without ``source.next`` the next page is ``rel="next"`` or a link reading "Next", "След.",
+"下一页"...
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ _NEXT_WORDS = {
     "nächste", "siguiente", "»", "›", ">", ">>", "→",
 }
 _CHROME = {"nav", "header", "footer", "aside"}
+_CHROME_NAMES = re.compile(
+    r"(?:^|[\s_-])(?:nav|navbar|menu|foot|footer|crumbs?|breadcrumbs?|sidebar|"
+    r"pager|pagination|share|social)(?:$|[\s_-])",
+    re.I,
+)
 _ARTICLE_PATH = re.compile(
     r"(?:19|20)\d\d[/_-]?[01]\d(?:[/_-]?[0-3]\d)?(?:[/_.-]|$)|\d{4,}|"
     r"/[^/?#]*[a-z0-9](?:-[^/?#-]+){3,}/?(?:\.s?html?)?$",
@@ -66,9 +73,14 @@ def _link_title(node: LexborNode) -> str | None:
 
 
 def _in_chrome(node: LexborNode) -> bool:
+    """Inside navigation, header, footer or sidebar (by element, or by class or id)."""
     parent = node.parent
-    while parent is not None:
+    while parent is not None and parent.tag not in ("body", "html"):
         if parent.tag in _CHROME:
+            return True
+        attrs = parent.attributes
+        names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        if names.strip() and _CHROME_NAMES.search(names):
             return True
         parent = parent.parent
     return False
@@ -85,7 +97,7 @@ def _headline(title: str | None) -> bool:
 def _article_path(url: str) -> bool:
     path = url.split("://", 1)[-1].partition("/")[2]
     return bool(_ARTICLE_PATH.search("/" + path.split("?", 1)[0])) or "?" in path and bool(
-        re.search(r"(?:^|[?&])(?:id|ELEMENT_ID|news_id|p)=\d+", path.split("?", 1)[1])
+        re.search(r"(?:^|[?&])(?:id|element_id|news_id|p)=\d+", path.split("?", 1)[1], re.I)
     )
 
 
@@ -134,7 +146,9 @@ def parse_listing(
                 or _in_chrome(node)
             ):
                 continue
-            add(href, _link_title(node))
+            title = _link_title(node)
+            if title:
+                add(href, title)
     return list(found.values()), next_url
 
 

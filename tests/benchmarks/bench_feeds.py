@@ -59,7 +59,7 @@ def _theirs(data: bytes) -> Any:
 def _fp_date(entry: Any) -> datetime | None:
     """feedparser's published (else updated) date; years before 1970 are placeholders (Go's
     zero time 0001-01-01) and count as no date, as in monitor."""
-    st = entry.get("published_parsed") or entry.get("updated_parsed")
+    st = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if not st or st[0] < 1970:
         return None
     return datetime(*st[:6], tzinfo=UTC)
@@ -153,7 +153,7 @@ def main() -> list[dict]:
             missing += _compare(ours, list(theirs.entries), tally, bad, key)
     quick = "--quick" in sys.argv  # agreement only
     t_ours = _timed(_ours, feeds, 1 if quick else REPEAT)
-    t_theirs = 1.0 if quick else _timed(_theirs, feeds, 1)  # slow; its spread is small next to the gap
+    t_theirs = 1.0 if quick else _timed(_theirs, feeds, 1)  # slow; its spread is small
     n = len(feeds)
     rows = [
         {
