@@ -68,6 +68,12 @@ PARSE_ROWS: list[tuple[str, tuple[str, ...], str, str | None]] = [
     # dateparser fallback (no fast path)
     ("Wednesday the 8th of December 2021", ("en",), "UTC", "2021-12-08T00:00:00+00:00"),
     ("8 декабря", ("ru",), "UTC", "2021-12-08T00:00:00+00:00"),
+    # relative dates, against now (12:00 UTC = 15:00 in Moscow)
+    ("Сегодня, 14:30", ("ru",), "Europe/Moscow", "2022-01-10T14:30:00+03:00"),
+    ("вчера в 14:30", ("ru",), "Europe/Moscow", "2022-01-09T14:30:00+03:00"),
+    ("2 hours ago", ("en",), "Europe/Moscow", "2022-01-10T13:00:00+03:00"),
+    ("14:30", ("ru",), "Europe/Moscow", None),
+    ("07:02pm EDT", ("en",), "UTC", None),
     # future rejection and skew
     ("2022-01-10T13:30:00Z", (), "UTC", "2022-01-10T13:30:00+00:00"),
     ("2022-01-10T14:30:00Z", (), "UTC", None),
@@ -212,3 +218,16 @@ def test_find_dates_visible_date_settles_structured_disagreement() -> None:
     assert published is not None
     assert published.isoformat() == "2021-12-08T14:30:00+01:00"
     assert updated is None
+
+
+def test_find_dates_yearless_dateline_near_title() -> None:
+    html = (
+        '<html lang="ru"><body><div class="news"><h1>Губернатор провёл совещание</h1>'
+        "<p>МОСКВА, 8 декабря. /ТАСС/. Губернатор области провёл совещание.</p></div>"
+        '<div class="footer">© 2001–2021</div></body></html>'
+    )
+    published, _ = find_dates(
+        LexborHTMLParser(html), "http://x.example/a", timezone="Europe/Moscow", now=NOW
+    )
+    assert published is not None
+    assert published.isoformat() == "2021-12-08T00:00:00+03:00"

@@ -404,6 +404,12 @@ _URL_FULL = re.compile(
 _URL_SEP = re.compile(r"/((?:19|20)\d\d)/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$|[^\d])")
 _URL_MONTH = re.compile(r"/((?:19|20)\d\d)[/_-](0[1-9]|1[0-2])(?:/|[_-][a-z]|$)")
 _WORD = re.compile(r"\w+")
+_YEARLESS = re.compile(
+    r"(?<![\d.])(\d{1,2})\.?\s*(?:de\s+)?(" + "|".join(
+        sorted((n for n in _MONTHS if len(n) > 4), key=len, reverse=True)
+    ) + r")\b(?![.,]?\s*(?:de\s+|del\s+)?\d)",
+    re.I,
+)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<![\d.])\d{1,2}\.\d{1,2}\.\d\d(?![\d.])")
 _DATEISH = re.compile(
     r"(?:19|20)\d\d\s*年|\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d\d|(?:19|20)\d\d[./-]\d{1,2}[./-]\d"
@@ -611,13 +617,30 @@ class _Finder:
         if scope is None:
             return
         full = _visible_text(scope)
-        start = 0
+        start = title_at = 0
+        pos_known = False
         if self.title is not None:
             head = " ".join((self.title.text(deep=True) or "").split())[:20]
             pos = full.find(head) if head else -1
             if pos >= 0:
-                start = max(0, pos - 600)
-        self._scan(full[start : start + 3000], 14, 18, "text", 8)
+                start, title_at, pos_known = max(0, pos - 600), pos, True
+        found = self._scan(full[start : start + 3000], 14, 18, "text", 8)
+        if not found and pos_known:
+            self._yearless(full[max(0, title_at - 200) : title_at + 600])
+
+    def _yearless(self, window: str) -> None:
+        """A day and month without a year near the title (an agency dateline, "МОСКВА, 8
+        декабря. /ТАСС/."): the latest such day not after today."""
+        m = _YEARLESS.search(window)
+        if m is None:
+            return
+        today = (self.now or datetime.now(UTC)).astimezone(self.tz).date()
+        month, day = _MONTHS[m.group(2).lower()], int(m.group(1))
+        for year in (today.year, today.year - 1):
+            dt, has_time = _with_time(window, m.start(), m.end(), year, month, day, self.tz)
+            if dt is not None and dt.date() <= today and self._ok(dt, has_time):
+                self.cands.append(_Cand(dt, has_time, _PUB, 26, len(self.cands), "yearless"))
+                return
 
     def _scan(self, window: str, labelled: int, plain: int, origin: str, limit: int) -> int:
         """Adds up to ``limit`` dates found in ``window`` (anchored on 4-digit years)."""
