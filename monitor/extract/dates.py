@@ -1,10 +1,16 @@
 """Publication dates: parse one date string, or find (published, updated) on an article page.
 
-``parse_date`` tries fast paths first (epoch, ISO 8601, RFC 822, numeric D.M.Y, "2021年12月8日",
-day-month-year with month names in en/ru/fr/de/es) and falls back to dateparser only for the rest.
+``parse_date`` tries fast regex paths first (epoch seconds/millis, RFC 822, ISO 8601 and its
+variants, compact 20211208, D.M.Y numbers, "2021年12月8日", day-month-year and month-day-year
+with month names in en/ru/fr/de/es) and falls back to dateparser (relative dates such as
+"вчера в 14:30", weekday-rich or unusual forms) with the given languages, or all six when none
+are given. ``a/b/yyyy`` is month-first only for English (or no language), else day-first.
+One DateDataParser is cached per (languages, timezone); with an explicit ``now`` a fresh one
+is built so that relative dates count from it.
 
 Rules shared by both functions:
-- naive times are read in the source ``timezone``; explicit offsets are kept as given;
+- naive times are read in the source ``timezone`` (an unknown zone name reads as UTC);
+  explicit offsets are kept as given, even when they look wrong;
 - nothing before ``MIN_YEAR`` and nothing in the future: a value with a time may be at most
   ``SKEW`` (2 hours: clocks and wrong offsets) after ``now``; a date-only value may be at most
   one calendar day after today's date in the source timezone (time zones ahead of ours).
