@@ -186,7 +186,10 @@ def _fast(
         except (TypeError, ValueError, IndexError):
             dt = None
         if dt is not None:
-            return (dt if dt.tzinfo else dt.replace(tzinfo=tz)), True, lead
+            if dt.tzinfo is None:  # -0000 or a zone name email.utils does not know (MSK)
+                zone = _offset(s.rsplit(None, 1)[-1]) if not s.endswith("-0000") else None
+                dt = dt.replace(tzinfo=zone or tz)
+            return dt, True, lead
     s = s.translate(_BRACKETS)
     m = _ISO.search(s)
     if m:
