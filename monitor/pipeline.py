@@ -21,7 +21,7 @@ from monitor.encoding import decode_result
 from monitor.errors import ExtractError, MonitorError, SourceError
 from monitor.extract import extract_article
 from monitor.fetch import Fetcher
-from monitor.models import Article, Extracted, Item
+from monitor.models import Article, Extracted, Item, Validators
 from monitor.rules import Document, RuleSet
 from monitor.store import Store
 from monitor.timeutil import utcnow
@@ -114,9 +114,12 @@ async def run_source(ctx: Context, source: SourceConfig) -> SourceReport:
     except Exception as exc:  # a bug must not stop the other sources
         log.exception("source %s: unexpected error", source.name)
         return _failed(ctx, source, started, t0, f"internal error: {type(exc).__name__}: {exc}")
+    # When some article failed, forget the validators: the next run must not get a 304 and
+    # skip the articles still to be fetched.
+    validators = Validators() if item_errors else listing.validators
     ctx.store.record_run(
         source.name, started_at=started, outcome="ok", new=new, updated=updated,
-        validators=listing.validators, count=len(listing.items),
+        validators=validators, count=len(listing.items),
     )
     outcome = "new" if new else "updated" if updated else "unchanged"
     return SourceReport(
@@ -127,7 +130,7 @@ async def run_source(ctx: Context, source: SourceConfig) -> SourceReport:
 
 def _failed(ctx: Context, source: SourceConfig, started: datetime, t0: float,
             reason: str) -> SourceReport:
-    log.warning("source %s failed: %s", source.name, reason)
+    log.info("source %s failed: %s", source.name, reason)
     ctx.store.record_run(source.name, started_at=started, outcome="error", error=reason)
     return SourceReport(source.name, "error", error=reason, started_at=started,
                         duration=time.monotonic() - t0)

@@ -58,7 +58,9 @@ async def _once(config: Config, selected: list[SourceConfig], *, send: bool) -> 
             print("\r\033[K", end="", file=sys.stderr, flush=True)
         if send:
             delivery = await deliver_due(ctx.store, config)
-            summary = delivery.summary() if hasattr(delivery, "summary") else str(delivery)
-            if summary:
-                print(f"alerts: {summary}")
+            if delivery.total:
+                print(f"alerts: {delivery.sent} sent, {delivery.retry} to retry, "
+                      f"{delivery.dead} dead")
+                for error in delivery.errors:
+                    print(f"  {error}")
     return reports
