@@ -4,7 +4,9 @@ Order: the source's ``encoding`` override, a byte-order mark, the HTTP header ch
 ``<meta>`` (or XML declaration) charset in the first 4 KB, then detection (charset-normalizer).
 A declared charset is only believed when the bytes agree with it: a header saying UTF-8 on bytes
 that are not UTF-8 falls through to ``<meta>``, and a legacy single-byte charset declared on bytes
-that are valid, non-ASCII UTF-8 gives way to UTF-8. Decoding never raises.
+that are valid, non-ASCII UTF-8 gives way to UTF-8. When the header and ``<meta>`` name two
+charsets that both decode the bytes (windows-1251 vs KOI8-R), detection chooses between the two.
+Decoding never raises.
 """
 
 from __future__ import annotations
@@ -129,9 +131,13 @@ def choose_charset(
     meta = _declared_in_markup(content)
     if header and header in _WEAK and meta and meta != header and _agrees(content, meta):
         return meta
-    for declared in (header, meta):
-        if declared and _agrees(content, declared):
-            return declared
+    fitting = [name for name in dict.fromkeys((header, meta)) if name and _agrees(content, name)]
+    if len(fitting) == 2:  # header and <meta> disagree and both decode: let the text decide
+        best = from_bytes(content[:DETECT_BYTES], cp_isolation=fitting).best()
+        chosen = codec_name(best.encoding) if best is not None else None
+        return chosen if chosen in fitting else fitting[0]
+    if fitting:
+        return fitting[0]
     return _detect(content) or "utf-8"
 
 

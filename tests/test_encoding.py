@@ -36,6 +36,9 @@ def page(name: str) -> bytes:
         ("utf8_meta.html", "windows-1251", "utf-8"),
         ("utf8_meta.html", None, "utf-8"),
         ("koi8r_meta.html", None, "koi8-r"),
+        # header and <meta> name two Cyrillic charsets that both decode: the text decides
+        ("koi8r_meta.html", "windows-1251", "koi8-r"),
+        ("cp1251_meta.html", "koi8-r", "cp1251"),
         # the header is right and the page says nothing
         ("cp1251_nocharset.html", "windows-1251", "cp1251"),
         ("cp1251_nocharset.html", "x-cp1251", "cp1251"),
