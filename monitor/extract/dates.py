@@ -775,6 +775,14 @@ def _visible_text(node: LexborNode) -> str:
     return full
 
 
+@lru_cache(maxsize=4096)
+def _block_kind(names: str) -> int:
+    """2: a related/comment block; 1: a menu/footer-like block; 0: neither."""
+    if _SKIP_ANY.search(names):
+        return 2
+    return 1 if _SKIP_OUT.search(names) else 0
+
+
 def _place(node: LexborNode, region: LexborNode | None) -> tuple[bool, bool]:
     """(skipped, inside the region) for a node.
 
@@ -796,9 +804,10 @@ def _place(node: LexborNode, region: LexborNode | None) -> tuple[bool, bool]:
         attrs = cur.attributes
         names = (attrs.get("class") or "") + " " + (attrs.get("id") or "")
         if len(names) > 1:
-            if _SKIP_ANY.search(names):
+            kind = _block_kind(names)
+            if kind == 2:
                 return True, False
-            if not out_skip and _SKIP_OUT.search(names):
+            if kind == 1:
                 out_skip = True
         cur = cur.parent
         depth += 1
