@@ -362,3 +362,17 @@ def test_captions_leave_body_but_give_credit() -> None:
 def test_table_rows_are_lines() -> None:
     html = "<table><tr><td>1</td><td>Kyle Busch</td><td>5040</td></tr></table>"
     assert html_to_text(html) == "1 Kyle Busch 5040"
+
+
+def test_feed_content_wrapped_in_article_is_all_body() -> None:
+    # the pipeline wraps a full-text feed entry as <html><body><article>...</article></body></html>
+    content = (
+        "<p>Short lead.</p><ul><li>Point one</li><li>Point two</li></ul>"
+        f"<div class='text'><p>{PROSE}</p><p>{PROSE}</p></div><p>Source: Interfax</p>"
+    )
+    result = extract_article(
+        f"<html><body><article>{content}</article></body></html>", "https://e.example/a"
+    )
+    assert result.body.split("\n\n")[:3] == ["Short lead.", "Point one", "Point two"]
+    assert result.body.count("The ministry said") == 2
+    assert result.attribution == "Source: Interfax"

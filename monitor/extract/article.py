@@ -418,11 +418,33 @@ def _auto_body(
     if root is None:
         return [], None
     walk = Walk(removed=removed).run(root)
+    if _is_fragment(tree):  # content HTML (a feed entry), not a page: all of it is the article
+        content = [b for b in walk.blocks if not walk.is_boilerplate(b)]
+        return content, _heading(walk, content)
     content = main_blocks(walk)
     if not content:  # a page that shows its text only without JavaScript
         walk = Walk(removed=removed, noscript=True).run(root)
         content = main_blocks(walk)
     return content, _heading(walk, content)
+
+
+def _is_fragment(tree: LexborHTMLParser) -> bool:
+    """True for bare content HTML: nothing in <head>, one element in <body>."""
+    head = tree.head
+    if head is not None and head.child is not None:
+        return False
+    body = tree.body
+    if body is None:
+        return False
+    elements = 0
+    child = body.child
+    while child is not None:
+        if child.is_element_node:
+            elements += 1
+        elif child.is_text_node and (child.text_content or "").strip():
+            return False
+        child = child.next
+    return elements == 1
 
 
 def _heading(walk: Walk, content: Sequence[Block]) -> str | None:
