@@ -510,3 +510,16 @@ def test_detect_not_modified(serve_site: SiteServers) -> None:
     first = run_collect(f"{base}/")
     again = run_collect(f"{base}/", state=SourceState("src", validators=first.validators))
     assert again.not_modified
+
+
+@pytest.mark.parametrize(
+    "body", [b"<rss><channel><item><title>broken", b"", b"\x00\x01\x02garbage", b"{}"]
+)
+def test_unreadable_feeds_are_parse_errors(body: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_feed(body, f"{BASE}/rss", content_type="application/rss+xml")
+
+
+def test_an_empty_but_valid_feed_is_no_news() -> None:
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    assert parse_feed(empty, f"{BASE}/rss").items == ()

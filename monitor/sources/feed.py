@@ -104,14 +104,14 @@ def parse_with_feedparser(
         headers["content-type"] = content_type
     # A stream, never bytes or str: feedparser would treat those as a file name or a URL.
     d = feedparser.parse(io.BytesIO(content), response_headers=headers)
-    if not d.entries and (d.get("bozo") or not d.get("version")):
-        # A broken feed with no entries must not pass for a feed with no news.
-        problem = d.get("bozo_exception") or "no RSS or Atom root element"
-        raise ParseError(f"malformed feed: {problem}", url=url or None)
     fmt = str(d.get("version") or "rss")
     fmt = "atom" if fmt.startswith("atom") else "rdf" if fmt in ("rss090", "rss10") else "rss"
     feed_lang = d.feed.get("language") or None
     items = [it for e in d.entries if (it := _entry(e, url, timezone, feed_lang)) is not None]
+    if not items and (d.get("bozo") or not d.get("version")):
+        # A broken feed with no usable entries must not pass for a feed with no news.
+        problem = d.get("bozo_exception") or "no RSS or Atom root element"
+        raise ParseError(f"malformed feed: {problem}", url=url or None)
     next_url = None
     for link in d.feed.get("links", []):
         if link.get("rel") == "next" and link.get("href"):
