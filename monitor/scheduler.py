@@ -49,6 +49,7 @@ from monitor.timeutil import parse_iso, utcnow
 log = logging.getLogger(__name__)
 
 OUTBOX_JOB = "outbox"
+FLUSH_SECONDS = 1.0  # next due times are written in one transaction at most this often
 DRAIN_SECONDS = 5.0  # in-flight runs get this long to finish after SIGTERM, then are cancelled
 
 
@@ -169,6 +170,8 @@ class Daemon:
         self._started = utcnow()
         self._spare_fetchers: list[Any] = []  # fetchers made on reload, closed at exit
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._dirty: dict[str, datetime | None] = {}  # next due times not yet written
+        self._flushed = time.monotonic()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -191,6 +194,7 @@ class Daemon:
             now = utcnow()
             for source in self.config.sources:
                 self._add_source(source, now)
+            self._flush_next_due()
             self._add_outbox(now)
             self.scheduler.start()
             self.metrics.up.set(1)
@@ -235,6 +239,7 @@ class Daemon:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next loop turn
+        self._flush_next_due()
         if self.server is not None:
             await self.server.stop()
         for fetcher in self._spare_fetchers:
@@ -288,7 +293,7 @@ class Daemon:
             misfire_grace_time=max(1, math.ceil(p.interval)),
             replace_existing=True,
         )
-        self.ctx.store.set_next_due(source.name, start)
+        self._dirty[source.name] = start
 
     def _plan(self, source: SourceConfig, now: datetime, start: datetime | None = None) -> Plan:
         return plan(source, self.config.fetch.jitter, now, start=start)
@@ -350,7 +355,7 @@ class Daemon:
         )
         if report.new or report.updated:
             log.info("%s", report.line(), extra={"source": name})
-        elif report.outcome != "error":
+        elif report.outcome != "error" and log.isEnabledFor(logging.DEBUG):
             log.debug("%s", report.line(), extra={"source": name})
         change = health.update_health(
             self.ctx.store, self.config.health, source, now, watching_since=self._started
@@ -385,7 +390,19 @@ class Daemon:
         assert self.scheduler is not None
         job = self.scheduler.get_job(job_id(name))
         if job is not None:
-            self.ctx.store.set_next_due(name, job.next_run_time)
+            self._dirty[name] = job.next_run_time
+        if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+            self._flush_next_due()
+
+    def _flush_next_due(self) -> None:
+        """Write the pending next due times in one transaction (not one commit per run)."""
+        self._flushed = time.monotonic()
+        if not self._dirty or self.ctx is None:
+            return
+        dirty, self._dirty = self._dirty, {}
+        with self.ctx.store.transaction():
+            for name, when in dirty.items():
+                self.ctx.store.set_next_due(name, when)
 
     def _kick_outbox(self) -> None:
         """New alerts were queued: send them now rather than at the next outbox tick."""
@@ -485,6 +502,7 @@ class Daemon:
         self.ctx.rules = rules
         self._wrap_rules()
         added, removed, changed = self._reschedule(old, new)
+        self._flush_next_due()
         if new.alerts.every != old.alerts.every:
             self._add_outbox(utcnow())
         if new.server.listen != old.server.listen:
@@ -507,6 +525,7 @@ class Daemon:
         for name in before.keys() - after.keys():
             with contextlib.suppress(Exception):
                 self.scheduler.remove_job(job_id(name))
+            self._dirty.pop(name, None)
             self._plans.pop(name, None)
             self.metrics.forget_source(name)
             removed += 1
