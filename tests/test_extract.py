@@ -376,3 +376,16 @@ def test_feed_content_wrapped_in_article_is_all_body() -> None:
     assert result.body.split("\n\n")[:3] == ["Short lead.", "Point one", "Point two"]
     assert result.body.count("The ministry said") == 2
     assert result.attribution == "Source: Interfax"
+
+
+def test_header_h1_far_from_content_is_not_the_title() -> None:
+    html = (
+        "<html><head><title>Talks on trade ended in Geneva - Ministry</title></head><body>"
+        "<div class='top'><h1>Russia</h1></div>"
+        "<div class='menu'><a href='/1'>News</a> <a href='/2'>Documents</a></div>"
+        "<div class='col'><ul><li><a href='/a'>Briefing</a></li><li><a href='/b'>Visits</a></li>"
+        "<li><a href='/c'>Statements</a></li><li><a href='/d'>Interviews</a></li></ul></div>"
+        "<div class='news'><h2>Talks on trade ended in Geneva</h2>"
+        f"<div class='txt'><p>{PROSE}</p><p>{PROSE}</p></div></div></body></html>"
+    )
+    assert extract_article(html, "https://e.example/a").title == "Talks on trade ended in Geneva"

@@ -41,6 +41,7 @@ _ARTICLE_TYPES = frozenset(
 _TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " :: ", " « ", " » ", "_", "｜")
 _AUTHOR_KEYS = frozenset({"author", "article:author", "dc.creator", "sailthru.author"})
 _MIN_ARTICLE_BODY = 200
+_HEADING_WINDOW = 6  # blocks above the content where its headline may stand
 _NOT_LABELS = frozenset("li dt dd td th h1 h2 h3 h4 h5 h6 blockquote pre".split())
 _TERMINAL = tuple(".!?。！？…:;")
 _QUOTES = "\"'”“»«)"  # characters; a shorter JSON-LD articleBody is a teaser
@@ -420,12 +421,12 @@ def _auto_body(
     walk = Walk(removed=removed).run(root)
     if _is_fragment(tree):  # content HTML (a feed entry), not a page: all of it is the article
         content = [b for b in walk.blocks if not walk.is_boilerplate(b)]
-        return content, _heading(walk, content)
+        return content, _heading(walk, content, meta.html_title)
     content = main_blocks(walk)
     if not content:  # a page that shows its text only without JavaScript
         walk = Walk(removed=removed, noscript=True).run(root)
         content = main_blocks(walk)
-    return content, _heading(walk, content)
+    return content, _heading(walk, content, meta.html_title)
 
 
 def _is_fragment(tree: LexborHTMLParser) -> bool:
@@ -447,25 +448,31 @@ def _is_fragment(tree: LexborHTMLParser) -> bool:
     return elements == 1
 
 
-def _heading(walk: Walk, content: Sequence[Block]) -> str | None:
-    """The <h1> of the main content, or the last <h1> before it, or the page's only <h1>."""
-    h1s = [b for b in walk.blocks if b.tag == "h1"]
-    if not h1s:
-        return None
+def _heading(walk: Walk, content: Sequence[Block], page_title: str | None) -> str | None:
+    """The content's own headline: its <h1>, else a heading just above it.
+
+    A heading above the content counts when it is an <h1> or agrees with the page's <title>;
+    an <h1> far from the content (a site or country name in the header) does not.
+    """
     inside = [b for b in content if b.tag == "h1"]
     if inside:
         return inside[0].text
+    title_key = page_title.casefold() if page_title else None
     if content:
         first = content[0]
-        before = None
-        for block in walk.blocks:
-            if block is first:
-                break
-            if block.tag == "h1":
-                before = block
-        if before is not None:
-            return before.text
-    return h1s[0].text if len(h1s) == 1 else None
+        index = next((i for i, b in enumerate(walk.blocks) if b is first), 0)
+        for block in reversed(walk.blocks[max(0, index - _HEADING_WINDOW) : index]):
+            if block.tag not in ("h1", "h2", "h3"):
+                continue
+            key = block.text.casefold()
+            if title_key and (key in title_key or title_key in key):
+                return block.text
+            if block.tag == "h1" and not title_key:
+                return block.text
+    h1s = [b for b in walk.blocks if b.tag == "h1"]
+    if len(h1s) == 1 and (not title_key or h1s[0].text.casefold() in title_key):
+        return h1s[0].text
+    return None
 
 
 def _body_paragraphs(text: str) -> list[str]:
