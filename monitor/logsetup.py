@@ -204,7 +204,9 @@ def setup_logging(
     root.setLevel(level.upper())
     # Chatty libraries stay at warning unless we debug.
     quiet = logging.DEBUG if level == "debug" else logging.WARNING
-    for name in ("apscheduler", "httpx", "httpcore", "aiohttp", "asyncio"):
+    for name in ("httpx", "httpcore", "aiohttp", "asyncio"):
         logging.getLogger(name).setLevel(quiet)
+    # APScheduler warns per skipped run; the scheduler sums those up itself.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
     _handler = handler
     return handler

@@ -172,6 +172,8 @@ class Daemon:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dirty: dict[str, datetime | None] = {}  # next due times not yet written
         self._flushed = time.monotonic()
+        self._skips = 0
+        self._skips_warned = -1e9
 
     # ------------------------------------------------------------ lifecycle
 
@@ -315,12 +317,27 @@ class Daemon:
         if event.code == EVENT_JOB_SUBMITTED and isinstance(event, JobSubmissionEvent):
             if event.job_id.startswith("source:"):
                 self._due[event.job_id[7:]] = event.scheduled_run_times[-1]
+        elif not event.job_id.startswith("source:"):
+            return
         elif event.code == EVENT_JOB_MISSED:
             self.counters.missed += 1
-            log.warning("%s: a run was missed (the daemon was too busy)", event.job_id)
+            self._overloaded("missed", event.job_id[7:])
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             self.counters.skipped_busy += 1
-            log.debug("%s: still running when due again; that run is skipped", event.job_id)
+            self._overloaded("busy", event.job_id[7:])
+
+    def _overloaded(self, why: str, source: str) -> None:
+        """Runs skipped because the daemon cannot keep up: one warning a minute at most."""
+        self._skips += 1
+        now = time.monotonic()
+        if now - self._skips_warned < 60:
+            return
+        log.warning(
+            "%d run(s) skipped in the last minute (e.g. %s: %s); the daemon cannot keep up: "
+            "raise fetch.concurrency or lengthen the intervals", self._skips, source,
+            "still running when due again" if why == "busy" else "too late to start",
+        )
+        self._skips, self._skips_warned = 0, now
 
     async def _source_job(self, name: str) -> None:
         task = asyncio.current_task()
@@ -397,6 +414,8 @@ class Daemon:
     def _flush_next_due(self) -> None:
         """Write the pending next due times in one transaction (not one commit per run)."""
         self._flushed = time.monotonic()
+        self._skips = 0
+        self._skips_warned = -1e9
         if not self._dirty or self.ctx is None:
             return
         dirty, self._dirty = self._dirty, {}

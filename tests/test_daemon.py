@@ -315,8 +315,8 @@ def test_sighup_adds_a_source_and_a_bad_reload_is_refused(
     wait_for(lambda: articles(db, "alpha") == 2 and articles(db, "gamma") == 3, 10,
              "both sources still polled", d)
 
-    # removing a source stops its polling
-    write_config(config, site, {"alpha": "1s"}, db=db)
+    # removing a source stops its polling; new fetch settings get a new HTTP client
+    write_config(config, site, {"alpha": "1s"}, db=db, timeout="4s")
     d.signal(signal.SIGHUP)
     wait_for(lambda: "1 removed" in d.stderr(), 5, "removal", d)
     time.sleep(0.5)
@@ -326,6 +326,7 @@ def test_sighup_adds_a_source_and_a_bad_reload_is_refused(
     assert site.count("alpha", since) >= 1
     assert d.proc.pid == pid and d.proc.poll() is None
     assert d.stop()[0] == 0
+    assert "Unclosed" not in d.stderr() and "Traceback" not in d.stderr()
 
 
 def test_restart_after_downtime_runs_each_due_source_once(
