@@ -17,7 +17,7 @@ _MAX_LINE = 160  # a field line is short; a longer paragraph is body text
 
 # Whole-line attribution: "Based on materials from TASS", "По материалам ТАСС", "Source: ...".
 _ATTRIBUTION = re.compile(
-    r"""^[(\[]?\s*(?:
+    r"""^[(\[（【]?\s*(?:
         (?:based\s+on|according\s+to)\s+(?:materials|reports|information)\s+(?:from|of|by)\s+\S
       | (?:source|sources|via)\s*[:：]\s*\S
       | по\s+материалам\s+\S
@@ -37,7 +37,7 @@ _ATTRIBUTION = re.compile(
 )
 # Photo credits: "Photo: ...", "Фото: ...", "Photo credit: ...", "Crédit photo : ...", "© ...".
 _CREDIT = re.compile(
-    r"""^[(\[]?\s*(?:
+    r"""^[(\[（【]?\s*(?:
         (?:photo|photos|photograph|image|picture|cover\s+photo|top\s+photo)
             (?:\s+credits?)?\s*(?:[:：©]|by\b|[—–-]\s)
       | credits?\s*(?:photo)?\s*[:：]
