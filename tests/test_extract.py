@@ -206,6 +206,8 @@ def test_split_fields_seed_tail() -> None:
         ("Source : AFP", "attribution"),
         ("Quelle: dpa", "attribution"),
         ("来源：新华社", "attribution"),
+        ("（来源：新华社）", "attribution"),
+        ("（图片来源：外交部网站）", "credit"),
         ("Фото: пресс-служба МИД", "credit"),
         ("Фото — Андрей Иванов", "credit"),
         ("Photo credit: Ministry of Trade", "credit"),
