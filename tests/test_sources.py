@@ -523,3 +523,13 @@ def test_unreadable_feeds_are_parse_errors(body: bytes) -> None:
 def test_an_empty_but_valid_feed_is_no_news() -> None:
     empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
     assert parse_feed(empty, f"{BASE}/rss").items == ()
+
+
+def test_a_cdn_script_on_a_real_listing_is_not_a_bot_wall() -> None:
+    page = fixture("mid/ru/press_service/news/index.html").decode().replace(
+        "</body>", '<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js"></script></body>'
+    )
+    assert botwall_reason(page) is None
+    assert botwall_reason('<html><head><title>Loading</title><script src="/cdn-cgi/'
+                          'challenge-platform/h/b/orchestrate/jsch/v1"></script></head>'
+                          "<body></body></html>") == "'Loading'"

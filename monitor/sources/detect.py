@@ -133,7 +133,8 @@ _WALL_MARKUP = re.compile(
     r"document\.cookie\s*=[^;]{0,200};\s*(?:window\.)?location(?:\.href)?\s*(?:=|\.reload)",
     re.I,
 )
-_WALL_TEXT_LIMIT = 1500  # a challenge page says little; a listing says a lot
+_WALL_TEXT_LIMIT = 1500  # a challenge page says little...
+_WALL_LINK_LIMIT = 5  # ...and links nowhere
 
 
 def _visible(tree: LexborHTMLParser) -> str:
@@ -153,11 +154,9 @@ def botwall_reason(page: str) -> str | None:
     marker = _WALL_MARKUP.search(page)
     text = _visible(tree)
     quote = title or text[:80] or (marker.group(0) if marker else "")
-    if marker and len(text) < _WALL_TEXT_LIMIT * 4:
-        return f"'{quote}'"
-    if len(text) < _WALL_TEXT_LIMIT:
-        m = _WALL_PHRASES.search(title or "") or _WALL_PHRASES.search(text)
-        if m:
+    # Challenge pages say little and link nowhere; CDNs put challenge scripts on real pages too.
+    if len(text) < _WALL_TEXT_LIMIT and len(tree.css("a[href]")) < _WALL_LINK_LIMIT:
+        if marker or _WALL_PHRASES.search(title or "") or _WALL_PHRASES.search(text):
             return f"'{quote}'"
         if not text and tree.css_first("script") is not None:
             return f"'{quote}'" if quote else "an empty page that only runs a script"
