@@ -391,3 +391,15 @@ def test_header_h1_far_from_content_is_not_the_title() -> None:
         f"<div class='txt'><p>{PROSE}</p><p>{PROSE}</p></div></div></body></html>"
     )
     assert extract_article(html, "https://e.example/a").title == "Talks on trade ended in Geneva"
+
+
+def test_embedded_post_in_a_social_wrapper_stays() -> None:
+    html = (
+        f"<article><h1>T</h1><p>{PROSE}</p>"
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'>"
+        "<p>We will meet again next week in Geneva, the minister wrote.</p></blockquote></div>"
+        f"<p>{PROSE}</p><div class='social-share'><a href='#'>Share on X</a></div></article>"
+    )
+    body = extract_article(html, "https://e.example/a").body
+    assert "We will meet again next week in Geneva" in body
+    assert "Share on X" not in body

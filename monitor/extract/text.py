@@ -57,6 +57,7 @@ _WEAK_NEG = frozenset(
 )
 # "widget" marks sidebars but also page-builder wrappers of the content: no score penalty
 _PENALISED = (_STRONG_NEG | _WEAK_NEG | {"header"}) - {"widget", "widgets"}
+_EMBEDS = frozenset({"embed", "embedded", "tweet"})
 _POSITIVE = frozenset(
     "article content entry post story body text main column news release publication".split()
 )
@@ -88,6 +89,8 @@ def boilerplate_level(value: str) -> int:
     """2 when a class/id string surely names boilerplate (sharing, comments, ads, cookies),
     1 when it probably does (navigation, sidebar, widget: not also content), else 0."""
     words = class_words(value)
+    if not words.isdisjoint(_EMBEDS):  # a quoted post is part of the story
+        return 0
     if not words.isdisjoint(_STRONG_NEG):
         return 2
     return 1 if not words.isdisjoint(_WEAK_NEG) and words.isdisjoint(_POSITIVE) else 0
