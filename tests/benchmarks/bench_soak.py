@@ -193,11 +193,15 @@ async def soak(config_path: Path, seconds: float) -> dict[str, Any]:
     sampler = asyncio.create_task(sample())
     asyncio.get_running_loop().call_later(seconds, daemon.stop)
     t_start = time.time()
+    cpu0 = proc.cpu_times()
+    result_cpu0 = cpu0.user + cpu0.system
     await daemon.run()
     t_end = time.time()
     sampler.cancel()
-    return {"runs": runs, "samples": samples, "daemon": daemon, "t_start": t_start,
-            "t_end": t_end}
+    cpu = proc.cpu_times()
+    cpu_total = cpu.user + cpu.system - result_cpu0
+    return {"cpu_total": cpu_total, "runs": runs, "samples": samples, "daemon": daemon,
+            "t_start": t_start, "t_end": t_end, "load": os.getloadavg()[0]}
 
 
 def analyse(result: dict[str, Any], n: int, seconds: float) -> dict[str, Any]:
@@ -205,6 +209,7 @@ def analyse(result: dict[str, Any], n: int, seconds: float) -> dict[str, Any]:
     samples = result["samples"]
     daemon = result["daemon"]
     lags: list[float] = []
+    durations: list[float] = []
     missed = doubled = healthy_runs = failing_runs = 0
     worst_gap = 0.0
     for i in range(n):
@@ -212,6 +217,7 @@ def analyse(result: dict[str, Any], n: int, seconds: float) -> dict[str, Any]:
         records = [r for r in runs.get(name, []) if r.due is not None]
         dues = [r.due.timestamp() for r in records]  # type: ignore[union-attr]
         lags += [r.started - r.due.timestamp() for r in records]  # type: ignore[union-attr]
+        durations += [r.duration for r in records if kind(i) == "ok"]
         if kind(i) == "failing":
             failing_runs += len(records)
             continue
@@ -250,9 +256,14 @@ def analyse(result: dict[str, Any], n: int, seconds: float) -> dict[str, Any]:
         "lag_p50_ms": 1000 * pct(lags, 0.5),
         "lag_p99_ms": 1000 * pct(lags, 0.99),
         "lag_max_ms": 1000 * max(lags) if lags else float("nan"),
+        "run_p50_ms": 1000 * pct(durations, 0.5),
+        "run_p99_ms": 1000 * pct(durations, 0.99),
         "missed": missed,
         "doubled": doubled,
         "worst_gap_s": worst_gap,
+        "daemon_cpu_pct": 100 * result["cpu_total"] / seconds,
+        "load_avg_1m": result["load"],
+        "cpus": os.cpu_count(),
         "apscheduler_missed": daemon.counters.missed,
         "skipped_busy": daemon.counters.skipped_busy,
     }
@@ -304,8 +315,12 @@ def print_table(row: dict[str, Any]) -> None:
                                        f"{row['fds_end']}"),
         ("lag p50 / p99 / max", f"{row['lag_p50_ms']:.0f} / {row['lag_p99_ms']:.0f} / "
                                 f"{row['lag_max_ms']:.0f} ms"),
+        ("run time p50 / p99 (healthy)", f"{row['run_p50_ms']:.0f} / {row['run_p99_ms']:.0f} ms"),
         ("missed / doubled runs", f"{row['missed']} / {row['doubled']} "
                                   f"(worst gap {row['worst_gap_s']:.2f}s)"),
+        ("daemon CPU (one core = 100%)", f"{row['daemon_cpu_pct']:.0f}% "
+                                         f"(machine load {row['load_avg_1m']:.1f} on "
+                                         f"{row['cpus']} CPUs)"),
         ("APScheduler misfires / busy skips", f"{row['apscheduler_missed']} / "
                                               f"{row['skipped_busy']}"),
     ]
