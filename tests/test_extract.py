@@ -403,3 +403,18 @@ def test_embedded_post_in_a_social_wrapper_stays() -> None:
     body = extract_article(html, "https://e.example/a").body
     assert "We will meet again next week in Geneva" in body
     assert "Share on X" not in body
+
+
+def test_sentence_full_of_links_is_prose_but_link_list_is_not() -> None:
+    linked = (
+        "<p>The <a href='/1'>Swedish investigation</a> had been <a href='/2'>shelved in 2017</a> "
+        "but was <a href='/3'>re-opened earlier this year after his eviction</a>.</p>"
+    )
+    html = (
+        f"<article><h1>T</h1><p>{PROSE}</p>{linked}<p>{PROSE}</p>"
+        "<ul><li><a href='/x'>Another story about the talks</a></li>"
+        "<li><a href='/y'>Yet another story about something else</a></li></ul></article>"
+    )
+    body = extract_article(html, "https://e.example/a").body
+    assert "The Swedish investigation had been shelved in 2017" in body
+    assert "Another story" not in body

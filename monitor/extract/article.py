@@ -494,12 +494,19 @@ def _use_article_body(article_body: str, paragraphs: Sequence[str]) -> bool:
 
 
 def _tidy(picked: Sequence[Block], title: str | None, author: str | None) -> list[Line]:
-    lines = [
-        (block.text, block.tag)
-        for block in picked
-        if not block.caption and (block.link_density <= 0.5 or block.tag in HEADINGS)
-    ]
+    lines = [(block.text, block.tag) for block in picked if _keep(block)]
     return _tidy_lines(_after_title(lines, title), title, author)
+
+
+def _keep(block: Block) -> bool:
+    """Not a caption, and not a link list: a sentence with many links is still prose."""
+    if block.caption:
+        return False
+    density = block.link_density
+    if density <= 0.5 or block.tag in HEADINGS:
+        return True
+    text = block.text
+    return density <= 0.8 and len(text) >= 100 and text.rstrip(_QUOTES).endswith(_TERMINAL)
 
 
 def _caption_credit(picked: Sequence[Block]) -> str | None:
