@@ -418,3 +418,18 @@ def test_sentence_full_of_links_is_prose_but_link_list_is_not() -> None:
     body = extract_article(html, "https://e.example/a").body
     assert "The Swedish investigation had been shelved in 2017" in body
     assert "Another story" not in body
+
+
+@pytest.mark.parametrize(
+    ("lines", "author"),
+    [
+        (["By Anna Petrova", PROSE], "Anna Petrova"),
+        ([PROSE, "Автор: Иван Петров"], "Иван Петров"),
+        ([PROSE, "作者：李明"], "李明"),
+        (["By the end of the week the talks had ended without a deal.", PROSE], None),
+    ],
+)
+def test_author_lines(lines: list[str], author: str | None) -> None:
+    found = split_fields(lines)
+    assert found.author == author
+    assert len(found.body) == (2 if author is None else 1)

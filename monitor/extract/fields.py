@@ -54,7 +54,7 @@ _CREDIT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _AUTHOR = re.compile(
-    r"^(?:author|автор|auteur|autor|作者|by|von|par)\s*[:：]?\s+(?P<name>\S.{0,80})$",
+    r"^(?:author|автор|auteur|autor|作者|by|von|par)(?:\s*[:：]\s*|\s+)(?P<name>\S.{0,80})$",
     re.IGNORECASE,
 )
 # Agency datelines at the start of the first paragraph: "MOSCOW, December 8. /TASS/. ",
