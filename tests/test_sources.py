@@ -533,3 +533,16 @@ def test_a_cdn_script_on_a_real_listing_is_not_a_bot_wall() -> None:
     assert botwall_reason('<html><head><title>Loading</title><script src="/cdn-cgi/'
                           'challenge-platform/h/b/orchestrate/jsch/v1"></script></head>'
                           "<body></body></html>") == "'Loading'"
+
+
+def test_header_charset_applies_when_the_xml_declares_none() -> None:
+    xml = (
+        '<rss version="2.0"><channel><title>Лента</title><item><title>Новости министерства'
+        "</title><link>http://a.example/1</link></item></channel></rss>"
+    ).encode("cp1251")
+    parsed = parse_feed(xml, "http://a.example/rss",
+                        content_type="application/rss+xml; charset=windows-1251")
+    assert parsed.parser == "fast" and parsed.items[0].title == "Новости министерства"
+    declared = b'<?xml version="1.0" encoding="windows-1251"?>' + xml
+    again = parse_feed(declared, "http://a.example/rss", content_type="text/xml; charset=utf-8")
+    assert again.items[0].title == "Новости министерства"  # the declaration wins

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from html.entities import name2codepoint
 from typing import Any
 
@@ -166,7 +167,7 @@ def _unique(items: list[Item]) -> tuple[Item, ...]:
     for it in items:
         if it.guid and counts[it.guid] > 1:
             key: tuple[str | None, str] = (None, it.url)
-            it = Item(**{**it.__dict__, "guid": None})
+            it = replace(it, guid=None)
         else:
             key = (it.guid, it.url)
         if key in seen:
