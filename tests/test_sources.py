@@ -546,3 +546,8 @@ def test_header_charset_applies_when_the_xml_declares_none() -> None:
     declared = b'<?xml version="1.0" encoding="windows-1251"?>' + xml
     again = parse_feed(declared, "http://a.example/rss", content_type="text/xml; charset=utf-8")
     assert again.items[0].title == "Новости министерства"  # the declaration wins
+
+
+def test_a_page_that_only_runs_a_script_is_a_bot_wall() -> None:
+    page = "<html><body><script>window.location.replace('/?k=1');</script></body></html>"
+    assert botwall_reason(page) == "an empty page that only runs a script"

@@ -152,13 +152,14 @@ def botwall_reason(page: str) -> str | None:
     title_node = tree.css_first("title")
     title = clean_text(title_node.text()) if title_node is not None else None
     marker = _WALL_MARKUP.search(page)
+    has_script = tree.css_first("script") is not None
     text = _visible(tree)
     quote = title or text[:80] or (marker.group(0) if marker else "")
     # Challenge pages say little and link nowhere; CDNs put challenge scripts on real pages too.
     if len(text) < _WALL_TEXT_LIMIT and len(tree.css("a[href]")) < _WALL_LINK_LIMIT:
         if marker or _WALL_PHRASES.search(title or "") or _WALL_PHRASES.search(text):
             return f"'{quote}'"
-        if not text and tree.css_first("script") is not None:
+        if not text and has_script:
             return f"'{quote}'" if quote else "an empty page that only runs a script"
     return None
 
