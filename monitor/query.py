@@ -72,12 +72,16 @@ class DocView:
                 self.words[name] = toks
         self.all_words: set[str] = set().union(*self.words.values()) if self.words else set()
         self.stem_of = analyzer.stem_map(self.all_words)
-        self.all_stems: set[str] = {self.stem_of[w] for w in self.all_words}
+        self.all_stems: set[str] = set(map(self.stem_of.__getitem__, self.all_words))
         self.stemsets: dict[tuple[str, ...], set[str]] = _Lazy(self._stemset)
         self.sorted_words: dict[tuple[str, ...], list[str]] = _Lazy(self._sorted_words)
         self.stems: dict[str, list[str]] = _Lazy(self._stems)
+        self.bigrams: dict[str, set[tuple[str, str]]] = _Lazy(self._bigrams)
         self.prefix_hits: set[str] | None = None
+        self.phrase_checks = 0
         self._positions: dict[tuple[str, str, bool], list[int]] = {}
+        self._scans: dict[str, int] = {}
+        self._by_stem: dict[str, dict[str, list[int]]] = {}
         self._spans: dict[str, _Spans] = {}
         self._lower: dict[str, str | None] = {}
 
@@ -106,6 +110,10 @@ class DocView:
         stem_of = self.stem_of
         return [stem_of[w] for w in self.words.get(field, ())]
 
+    def _bigrams(self, field: str) -> set[tuple[str, str]]:
+        stems = self.stems[field]
+        return set(zip(stems, stems[1:], strict=False))
+
     def has_prefix(self, fields: tuple[str, ...], prefix: str) -> bool:
         if self.prefix_hits is not None and self.covers(fields):
             return prefix in self.prefix_hits
@@ -113,25 +121,36 @@ class DocView:
         i = bisect_left(ws, prefix)
         return i < len(ws) and ws[i].startswith(prefix)
 
-    def positions(self, field: str, key: str, prefix: bool = False) -> list[int]:
-        """Token positions in a field of a stem (or of the words starting with a prefix)."""
+    def positions(
+        self, field: str, key: str, prefix: bool = False, first: bool = False
+    ) -> list[int]:
+        """Token positions in a field of a stem (or of the words starting with a prefix);
+        ``first``: the first position is enough."""
         cache_key = (field, key, prefix)
         out = self._positions.get(cache_key)
+        if out is None and first and not prefix and field not in self._by_stem:
+            stems = self.stems[field]
+            return [stems.index(key)] if key in self.stemsets[(field,)] else []
         if out is None:
-            out = []
             if prefix:
-                for i, w in enumerate(self.words.get(field, ())):
-                    if w.startswith(key):
-                        out.append(i)
+                ws = self.sorted_words[(field,)]
+                start = bisect_left(ws, key)
+                end = start
+                while end < len(ws) and ws[end].startswith(key):
+                    end += 1
+                out = sorted(_all_indexes(self.words.get(field, []), ws[start:end]))
+            elif field in self._by_stem:
+                out = self._by_stem[field].get(key, [])
             else:
-                stems = self.stems[field]
-                i = -1
-                try:
-                    while True:
-                        i = stems.index(key, i + 1)
-                        out.append(i)
-                except ValueError:
-                    pass
+                scans = self._scans[field] = self._scans.get(field, 0) + 1
+                if scans <= 3:  # a few scans in C are cheaper than indexing every token
+                    out = _all_indexes(self.stems[field], (key,))
+                else:
+                    by_stem: dict[str, list[int]] = {}
+                    for i, st in enumerate(self.stems[field]):
+                        by_stem.setdefault(st, []).append(i)
+                    self._by_stem[field] = by_stem
+                    out = by_stem.get(key, [])
             self._positions[cache_key] = out
         return out
 
@@ -183,6 +202,20 @@ def _find_seq(low: str, seq: list[str]) -> tuple[int, int] | None:
                 return i, pos
         i = low.find(first, i + 1)
     return None
+
+
+def _all_indexes(items: list[str], targets: Sequence[str]) -> list[int]:
+    """Every index of each target in ``items`` (list.index runs in C)."""
+    out: list[int] = []
+    for t in targets:
+        i = -1
+        try:
+            while True:
+                i = items.index(t, i + 1)
+                out.append(i)
+        except ValueError:
+            pass
+    return out
 
 
 class _Spans:
@@ -283,7 +316,8 @@ class Term(Node):
     def collect(self, d: DocView, out: list[str]) -> None:
         stem = d.stem(self.word)
         for f in d.present(self.fields):
-            _surfaces(d, f, d.positions(f, stem), out)
+            if stem in d.stemsets[(f,)]:
+                _surfaces(d, f, d.positions(f, stem, first=True), out)
 
     def __repr__(self) -> str:
         return f"Term({self.word!r}, {self.fields})"
@@ -379,8 +413,18 @@ class Phrase(Node):
         for w, is_prefix in self.items:
             if is_prefix and not d.has_prefix(self.fields, w):
                 return False
+        plain = self.slop == 0 and None not in st
+        d.phrase_checks += 1
         for f in self.fields:
-            if f in d.words and self._find(d, f, st) is not None:
+            if f not in d.words:
+                continue
+            if plain and d.phrase_checks > 3:  # many phrases here: check stem pairs first
+                bigrams = d.bigrams[f]
+                if not all(pair in bigrams for pair in zip(st, st[1:], strict=False)):
+                    continue
+                if len(st) == 2:
+                    return True
+            if self._find(d, f, st) is not None:
                 return True
         return False
 

@@ -126,26 +126,27 @@ class Analyzer:
         return s
 
     def stem_map(self, distinct: Iterable[str]) -> dict[str, str]:
-        """{word: stem} for a set of words (one call into the stemmer for the new ones)."""
+        """A {word: stem} mapping that holds at least these words (one call into the stemmer
+        for the new ones). It may hold other words too: it is the cache itself, for speed."""
         if self._stemmer is None:
-            return {w: w for w in distinct}
+            return _Identity()
         cache = self._cache
-        out: dict[str, str] = {}
-        missing: list[str] = []
-        for w in distinct:
-            s = cache.get(w)
-            if s is None:
-                missing.append(w)
-            else:
-                out[w] = s
+        missing = (distinct if isinstance(distinct, set) else set(distinct)).difference(cache)
         if missing:
+            ws = list(missing)
             with self._lock:
-                stems = self._stemmer.stemWords(missing)
-            if len(cache) > self.CACHE:
-                cache.clear()
-            for w, s in zip(missing, stems, strict=True):
-                out[w] = cache[w] = s
-        return out
+                stems = self._stemmer.stemWords(ws)
+            if len(cache) + len(ws) > self.CACHE:
+                cache = self._cache = {}  # views holding the old mapping keep it
+            cache.update(zip(ws, stems, strict=True))
+        return cache
+
+
+class _Identity(dict[str, str]):
+    """The mapping of a language without a stemmer: every word is its own stem."""
+
+    def __missing__(self, key: str) -> str:
+        return key
 
 
 def analyzer(language: str | None) -> Analyzer:

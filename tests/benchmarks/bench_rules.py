@@ -140,7 +140,7 @@ def make_rules(rng: random.Random, corpus: Corpus, n: int, dead: bool = False,
     """``names_share`` of the words are names (the long tail), the rest rarer real words."""
     from monitor.config import RuleConfig
 
-    def word(lang: str) -> str:
+    def pick_word(lang: str) -> str:
         if dead:  # words no article contains
             return "qz" + "".join(rng.choices("bcdfghjklmnpqrstvwxz", k=6))
         if rng.random() < names_share:
@@ -150,12 +150,12 @@ def make_rules(rng: random.Random, corpus: Corpus, n: int, dead: bool = False,
     def pair(lang: str) -> str:
         if not dead and rng.random() < 0.5:
             return rng.choice(corpus.words[lang][1])
-        return f"{word(lang)} {word(lang)}"
+        return f"{pick_word(lang)} {pick_word(lang)}"
 
     rules = []
     for i in range(n):
         lang = "ru" if i % 5 == 4 else "en"
-        w = functools.partial(word, lang)
+        w = functools.partial(pick_word, lang)
         bigram = functools.partial(pair, lang)
         kind = i % 20
         kw: dict = {}
