@@ -131,13 +131,14 @@ class Analyzer:
         if self._stemmer is None:
             return _Identity()
         cache = self._cache
-        missing = (distinct if isinstance(distinct, set) else set(distinct)).difference(cache)
+        wanted = distinct if isinstance(distinct, set) else set(distinct)
+        missing = wanted.difference(cache)
         if missing:
             ws = list(missing)
             with self._lock:
                 stems = self._stemmer.stemWords(ws)
-            if len(cache) + len(ws) > self.CACHE:
-                cache = self._cache = {}  # views holding the old mapping keep it
+            if len(cache) + len(ws) > self.CACHE:  # start afresh; views keep the old mapping
+                cache = self._cache = {w: cache[w] for w in wanted if w in cache}
             cache.update(zip(ws, stems, strict=True))
         return cache
 

@@ -365,3 +365,16 @@ def test_rules_check_sends_and_records_nothing(checked: Path) -> None:
         assert not store.has_match("drugs", 1)
     finally:
         store.close()
+
+
+def test_stem_cache_rollover_keeps_the_documents_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.stem import Analyzer
+
+    an = Analyzer("en")
+    monkeypatch.setattr(Analyzer, "CACHE", 5)
+    first = an.stem_map({"securities", "ministers", "drugs"})
+    assert first["securities"] == "secur"
+    mapping = an.stem_map({"securities", "ministers", "trafficking", "sanctions", "levels"})
+    assert {mapping[w] for w in ("securities", "ministers", "trafficking", "sanctions",
+                                 "levels")} == {"secur", "minist", "traffick", "sanction", "level"}
+    assert len(an._cache) <= 5
