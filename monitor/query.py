@@ -129,8 +129,10 @@ class DocView:
         cache_key = (field, key, prefix)
         out = self._positions.get(cache_key)
         if out is None and first and not prefix and field not in self._by_stem:
-            stems = self.stems[field]
-            return [stems.index(key)] if key in self.stemsets[(field,)] else []
+            try:
+                return [self.stems[field].index(key)]
+            except ValueError:
+                return []
         if out is None:
             if prefix:
                 ws = self.sorted_words[(field,)]
@@ -316,8 +318,7 @@ class Term(Node):
     def collect(self, d: DocView, out: list[str]) -> None:
         stem = d.stem(self.word)
         for f in d.present(self.fields):
-            if stem in d.stemsets[(f,)]:
-                _surfaces(d, f, d.positions(f, stem, first=True), out)
+            _surfaces(d, f, d.positions(f, stem, first=True), out)
 
     def __repr__(self) -> str:
         return f"Term({self.word!r}, {self.fields})"
