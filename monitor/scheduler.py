@@ -182,6 +182,9 @@ class Daemon:
 
         loop = asyncio.get_running_loop()
         register_secrets(config_secrets(self.config))
+        if self.install_signals:  # SIGTERM during start-up still ends in a clean stop
+            loop.add_signal_handler(signal.SIGTERM, self.stop)
+            loop.add_signal_handler(signal.SIGINT, self.stop)
         async with open_context(self.config) as ctx:
             self.ctx = ctx
             self._wrap_rules()
@@ -201,7 +204,7 @@ class Daemon:
             self.scheduler.start()
             self.metrics.up.set(1)
             if self.install_signals:
-                self._install_signals(loop)
+                loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
             await self._start_server()
             log.info(
                 "monitor running: %d sources, %d rules, %d channels",
@@ -211,6 +214,10 @@ class Daemon:
                 await self._stop.wait()
             finally:
                 await self._shutdown(loop)
+        if self.install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(sig)
         log.info("monitor stopped")
         return 0
 
@@ -225,9 +232,8 @@ class Daemon:
         self._stopping = True
         self.metrics.up.set(0)
         if self.install_signals:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(sig)
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signal.SIGHUP)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()
         pending = set(self._inflight) | set(self._tasks)
@@ -247,11 +253,6 @@ class Daemon:
         for fetcher in self._spare_fetchers:
             with contextlib.suppress(Exception):
                 await fetcher.aclose()
-
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.add_signal_handler(signal.SIGTERM, self.stop)
-        loop.add_signal_handler(signal.SIGINT, self.stop)
-        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

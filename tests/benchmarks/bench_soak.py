@@ -2,7 +2,7 @@
 
 Some sources always fail (HTTP 500), some answer slowly (0.3-0.6 s); the others answer 304 until
 a new release appears (every 30 s per source, staggered), then 200 with the feed. The site is a
-separate process (Python's threaded http.server); the daemon runs in this process so every run's
+separate process (a small asyncio HTTP/1.1 server); the daemon runs in this process so every run's
 due time and start can be recorded.
 
 Reports: RSS after start-up and at the end (and growth after the first full minute of warm-up,
@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -50,7 +48,6 @@ def serve(n: int) -> None:
     import random
     from datetime import UTC, datetime
     from email.utils import format_datetime
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     t0 = time.time()
     syllables = ["ka", "lo", "mi", "ner", "sta", "vo", "ri", "den", "pa", "tu", "gel", "shan",
@@ -86,53 +83,51 @@ def serve(n: int) -> None:
             + "".join(items) + "</channel></rss>"
         ).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    async def respond(i: int, etag_in: str | None) -> tuple[int, bytes, str | None]:
+        k = kind(i)
+        if k == "slow":
+            await asyncio.sleep(0.3 + (i % 7) * 0.05)
+        if k == "failing":
+            return 500, b"server error", None
+        top = count(i)
+        tag = f'"{top}"'
+        if etag_in == tag:
+            return 304, b"", tag
+        return 200, feed(i, top), tag
 
-        def setup(self) -> None:
-            super().setup()  # headers and body go out as two writes: no Nagle delay
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:  # HTTP/1.1 keep-alive: one request after another
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                etag_in = next((ln.split(":", 1)[1].strip() for ln in lines[1:]
+                                if ln.lower().startswith("if-none-match:")), None)
+                try:
+                    i = int(path.strip("/").removeprefix("s").removesuffix(".xml"))
+                    status, body, tag = await respond(i, etag_in)
+                except ValueError:
+                    status, body, tag = 404, b"no", None
+                reason = {200: "OK", 304: "Not Modified", 404: "Not Found",
+                          500: "Internal Server Error"}[status]
+                out = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/rss+xml\r\n"
+                       f"Content-Length: {len(body) if status != 304 else 0}\r\n"
+                       + (f"ETag: {tag}\r\n" if tag else "") + "\r\n").encode()
+                writer.write(out + (body if status != 304 else b""))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError):
+            pass
+        finally:
+            writer.close()
 
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+        server.close()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_GET(self) -> None:  # noqa: N802
-            try:
-                i = int(self.path.strip("/").removeprefix("s").removesuffix(".xml"))
-            except ValueError:
-                self._send(404, b"no", None)
-                return
-            k = kind(i)
-            if k == "slow":
-                time.sleep(0.3 + (i % 7) * 0.05)
-            if k == "failing":
-                self._send(500, b"server error", None)
-                return
-            top = count(i)
-            tag = f'"{top}"'
-            if self.headers.get("If-None-Match") == tag:
-                self._send(304, b"", tag)
-            else:
-                self._send(200, feed(i, top), tag)
-
-        def _send(self, status: int, body: bytes, etag: str | None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            if etag:
-                self.send_header("ETag", etag)
-            self.end_headers()
-            if status != 304:
-                self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    print(server.server_address[1], flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    sys.stdin.read()  # until the parent closes our stdin
-    server.shutdown()
+    asyncio.run(main())
 
 
 # ---------------------------------------------------------------- the daemon (this process)
@@ -190,7 +185,16 @@ async def soak(config_path: Path, seconds: float) -> dict[str, Any]:
             samples.append((time.monotonic() - t0, proc.memory_info().rss, proc.num_fds()))
             await asyncio.sleep(1)
 
+    stalls: list[float] = []
+
+    async def heartbeat() -> None:  # how late the event loop wakes a 10 ms sleep
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            stalls.append(time.perf_counter() - t - 0.01)
+
     sampler = asyncio.create_task(sample())
+    beat = asyncio.create_task(heartbeat())
     asyncio.get_running_loop().call_later(seconds, daemon.stop)
     t_start = time.time()
     cpu0 = proc.cpu_times()
@@ -198,10 +202,11 @@ async def soak(config_path: Path, seconds: float) -> dict[str, Any]:
     await daemon.run()
     t_end = time.time()
     sampler.cancel()
+    beat.cancel()
     cpu = proc.cpu_times()
     cpu_total = cpu.user + cpu.system - result_cpu0
-    return {"cpu_total": cpu_total, "runs": runs, "samples": samples, "daemon": daemon,
-            "t_start": t_start, "t_end": t_end, "load": os.getloadavg()[0]}
+    return {"cpu_total": cpu_total, "stalls": stalls, "runs": runs, "samples": samples,
+            "daemon": daemon, "t_start": t_start, "t_end": t_end, "load": os.getloadavg()[0]}
 
 
 def analyse(result: dict[str, Any], n: int, seconds: float) -> dict[str, Any]:
@@ -256,6 +261,7 @@ def analyse(result: dict[str, Any], n: int, seconds: float) -> dict[str, Any]:
         "lag_p50_ms": 1000 * pct(lags, 0.5),
         "lag_p99_ms": 1000 * pct(lags, 0.99),
         "lag_max_ms": 1000 * max(lags) if lags else float("nan"),
+        "stall_p99_ms": 1000 * pct(result["stalls"], 0.99),
         "run_p50_ms": 1000 * pct(durations, 0.5),
         "run_p99_ms": 1000 * pct(durations, 0.99),
         "missed": missed,
@@ -286,7 +292,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     try:
         assert site.stdout is not None
         port = int(site.stdout.readline())
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_SOAK_TMP")) as tmp:
             path = Path(tmp) / "soak.yaml"
             path.write_text(config_text(port, args.sources, Path(tmp) / "soak.db"))
             print(f"soak: {args.sources} sources every 1s for {args.seconds:.0f}s "
@@ -316,6 +322,7 @@ def print_table(row: dict[str, Any]) -> None:
         ("lag p50 / p99 / max", f"{row['lag_p50_ms']:.0f} / {row['lag_p99_ms']:.0f} / "
                                 f"{row['lag_max_ms']:.0f} ms"),
         ("run time p50 / p99 (healthy)", f"{row['run_p50_ms']:.0f} / {row['run_p99_ms']:.0f} ms"),
+        ("event-loop wake-up delay p99", f"{row['stall_p99_ms']:.0f} ms"),
         ("missed / doubled runs", f"{row['missed']} / {row['doubled']} "
                                   f"(worst gap {row['worst_gap_s']:.2f}s)"),
         ("daemon CPU (one core = 100%)", f"{row['daemon_cpu_pct']:.0f}% "
