@@ -63,7 +63,16 @@ def tokens(text: str | None) -> list[str]:
     if not text:
         return []
     if text.isascii() or _HAS_CJK.search(text) is None:
-        return _WORD.findall(fold(text))
+        # Same as _WORD.findall(fold(text)), faster: words never span whitespace, and a chunk
+        # that is all letters and digits (str.isalnum is re's \w minus "_") is one word.
+        out: list[str] = []
+        append, extend, findall = out.append, out.extend, _WORD.findall
+        for chunk in fold(text).split():
+            if chunk.isalnum():
+                append(chunk)
+            else:
+                extend(findall(chunk))
+        return out
     return _TOKEN_CJK.findall(normalize(text))
 
 
