@@ -277,49 +277,68 @@ def _root(store: Store, article_id: int) -> int:
     return root
 
 
+NEAREST = 32  # candidates looked at closely (story, source) by find_story
+CROWD = 8  # dissimilar articles sharing a value that make it boilerplate without a closer look
+
+
 def find_story(store: Store, sig: bytes) -> int | None:
     """The root article id of the most similar stored article at or above ``THRESHOLD``.
 
     Boilerplate is discounted: a MinHash value that the new text shares with two articles of one
-    source, or with articles of two different stories (a ministry's standard opening or closing
-    paragraphs), is left out of the comparison, so a short comment that is mostly boilerplate
-    does not join an older release. This needs history: until a source has two stored releases
-    sharing its boilerplate, ``find_story`` judges by ``similarity`` alone.
+    source, with articles of two different stories, or with ``CROWD`` articles that are not
+    similar to it (a ministry's standard opening or closing paragraphs) is left out of the
+    comparison, so a short comment that is mostly boilerplate does not join an older release.
+    This needs history: until a source has two stored releases sharing its boilerplate,
+    ``find_story`` judges by ``similarity`` alone. Only the ``NEAREST`` most similar candidates
+    are read from the store, so the cost stays flat when thousands share a band.
     """
     query = _unpack(sig)
     if query is None:
         return None
     count, values = query
-    candidates = []
+    ids: list[int] = []
+    sizes: list[int] = []
+    rows: list[np.ndarray] = []
     for article_id, other in store.band_candidates(bands(sig)):
         unpacked = _unpack(other) if other is not None else None
-        article = store.get_article(article_id) if unpacked is not None else None
-        if unpacked is not None and article is not None:
-            root = _root(store, article.duplicate_of) if article.duplicate_of else article_id
-            candidates.append((article_id, root, article.source, unpacked))
-    if not candidates:
+        if unpacked is not None:
+            ids.append(article_id)
+            sizes.append(unpacked[0])
+            rows.append(unpacked[1])
+    if not ids:
         return None
-    agree = {article_id: values == other[1] for article_id, _, _, other in candidates}
-    shared = _boilerplate(candidates, agree)
+    agree = np.stack(rows) == values  # (candidates, PERMUTATIONS)
+    n = np.array(sizes, dtype=np.float64)
+    j = agree.sum(axis=1) / PERMUTATIONS
+    raw = np.minimum(1.0, j * (count + n) / (1.0 + j) / np.maximum(1.0, np.minimum(count, n)))
+    crowd = agree[raw < THRESHOLD].sum(axis=0) >= CROWD
+    nearest = np.argsort(-raw, kind="stable")[:NEAREST]
+    candidates = []
+    for k in nearest:
+        article = store.get_article(ids[k])
+        if article is not None:
+            root = _root(store, article.duplicate_of) if article.duplicate_of else ids[k]
+            candidates.append((int(k), root, article.source))
+    shared = crowd | _boilerplate(candidates, agree)
     best: tuple[float, int] | None = None
-    for article_id, root, _, (other_count, _) in candidates:
-        score = _discounted(agree[article_id], shared, count, other_count)
+    for k, root, _ in candidates:
+        score = _discounted(agree[k], shared, count, sizes[k])
         if score >= THRESHOLD and (best is None or score > best[0]):
             best = (score, root)
     return best[1] if best else None
 
 
-def _boilerplate(
-    candidates: list[tuple[int, int, str, tuple[int, np.ndarray]]], agree: dict[int, np.ndarray]
-) -> np.ndarray:
+def _boilerplate(candidates: list[tuple[int, int, str]], agree: np.ndarray) -> np.ndarray:
     """Positions whose value the new text shares with two articles of one source (a source
     repeats its boilerplate, never its stories), or with articles of two different stories."""
     zero = np.zeros(PERMUTATIONS, dtype=np.int64)
     per_source: dict[str, np.ndarray] = {}
     per_story: dict[int, np.ndarray] = {}
-    for article_id, root, source, _ in candidates:
-        per_source[source] = per_source.get(source, zero) + agree[article_id]
-        per_story[root] = per_story.get(root, zero) | agree[article_id]
+    for k, root, source in candidates:
+        per_source[source] = per_source.get(source, zero) + agree[k]
+        per_story[root] = per_story.get(root, zero) | agree[k]
+    if not candidates:
+        return np.zeros(PERMUTATIONS, dtype=bool)
     by_source = np.max(list(per_source.values()), axis=0) >= 2
     by_story = np.sum(list(per_story.values()), axis=0) >= 2
     result: np.ndarray = by_source | by_story

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import random
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,3 +278,25 @@ def test_find_story_with_nothing_similar(store: Store) -> None:
     _add(store, "mfa", TEXT)
     assert dedupe.find_story(store, dedupe.signature("Completely different words here.")) is None
     assert dedupe.find_story(store, b"") is None
+
+
+def test_find_story_among_many_releases_sharing_boilerplate(store: Store) -> None:
+    """More candidates than NEAREST (every release shares the closing paragraphs): copies still
+    find their release, a new short comment stays a story of its own."""
+    rnd = random.Random(7)
+    vocab = [f"w{i}" for i in range(20000)]
+    closing = RELEASES["ministries"]["mfa-en"]["closing"]
+    releases = []
+    for _ in range(dedupe.NEAREST + 8):
+        own = " ".join(rnd.sample(vocab, 120))
+        releases.append(own)
+        _, root = _add(store, "mfa-en", "\n\n".join([own, *closing]))
+        assert root is None
+    assert len(store.band_candidates(dedupe.bands(dedupe.signature(closing[0])))) > dedupe.NEAREST
+    for i in (0, 17, len(releases) - 1):
+        copy = "VELDA (NorPress) - The ministry said on Wednesday: " + releases[i]
+        assert dedupe.find_story(store, dedupe.signature(copy)) == i + 1
+    comment = dedupe.signature("\n\n".join([" ".join(rnd.sample(vocab, 15)), *closing]))
+    first = dedupe.signature("\n\n".join([releases[0], *closing]))
+    assert dedupe.similarity(comment, first) >= dedupe.THRESHOLD  # alone, it would join
+    assert dedupe.find_story(store, comment) is None
