@@ -28,7 +28,7 @@ from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-ITEM_CONCURRENCY = 8  # article pages of one source fetched at once (per-host limits still apply)
+ITEM_CONCURRENCY = 32  # article pages of one source in flight; per-host limits still apply
 
 
 @dataclass
