@@ -688,7 +688,10 @@ def test_delay_between_requests_to_a_host(server: Server, transport: str) -> Non
     starts = sorted(t for _, _, t in server.log)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert len(gaps) == 3
-    assert min(gaps) >= 0.18
+    # Server-side arrival times jitter on a loaded machine: the client spaces its requests by
+    # 0.2 s, so the whole run spans at least ~0.6 s and no two requests arrive together.
+    assert starts[-1] - starts[0] >= 0.55
+    assert min(gaps) >= 0.1
 
 
 def test_errors_are_fetch_errors_with_context(server: Server, transport: str) -> None:
