@@ -11,11 +11,14 @@ failures -> retried.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import TracebackType
+from typing import Any
 
 import aiosmtplib
 
@@ -73,6 +76,28 @@ def _smtp_error(exc: aiosmtplib.SMTPException) -> DeliveryError:
     return DeliveryError(f"SMTP: {exc}")
 
 
+class _SMTP(aiosmtplib.SMTP):
+    """aiosmtplib.SMTP that can wait until its socket is really closed.
+
+    Closing a TLS connection takes a round trip; a loop that ends first (``asyncio.run`` in
+    ``monitor test-alert``) would leave the socket open, so ``send`` waits for ``lost``.
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.lost = asyncio.Event()
+        self.opened = False
+
+    async def connect(self, **kw: Any) -> aiosmtplib.SMTPResponse:
+        response = await super().connect(**kw)
+        self.opened = True
+        return response
+
+    def _on_connection_lost(self, protocol: Any) -> None:
+        super()._on_connection_lost(protocol)
+        self.lost.set()
+
+
 class EmailSender:
     kind = "email"
 
@@ -102,17 +127,29 @@ class EmailSender:
                 f"{NO_TLS_CREDENTIALS}: set ssl: true or leave starttls on"
             )
         context = self.tls_context or _tls_context or ssl.create_default_context()
-        smtp = aiosmtplib.SMTP(
+        smtp = _SMTP(
             hostname=ch.host,
             port=default_port(ch),
             use_tls=ch.ssl,
-            start_tls=False if ch.ssl else ch.starttls,
+            start_tls=False,  # done below, so a failed handshake closes its socket
             tls_context=context,
             timeout=ch.timeout,
         )
         where = f"{ch.host}:{default_port(ch)}"
         try:
             await smtp.connect()
+            if not ch.ssl and ch.starttls is not False:
+                await smtp.ehlo()
+                if smtp.supports_extension("starttls"):
+                    raw = smtp.transport
+                    try:
+                        await smtp.starttls()
+                    except BaseException:
+                        if isinstance(raw, asyncio.Transport):
+                            raw.abort()
+                        raise
+                elif ch.starttls:
+                    raise DeliveryError(f"{where} does not offer STARTTLS (starttls: true)")
             encrypted = smtp.get_transport_info("sslcontext") is not None
             if ch.username:
                 if not encrypted:
@@ -138,3 +175,6 @@ class EmailSender:
         finally:
             if smtp.is_connected:
                 smtp.close()
+            if smtp.opened:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(smtp.lost.wait(), 2)

@@ -25,6 +25,7 @@ import email.utils
 import hashlib
 import hmac
 import json
+import ssl
 import time
 from datetime import UTC
 from types import TracebackType
@@ -39,6 +40,14 @@ from monitor.config import WebhookChannel
 from monitor.errors import DeliveryError, PermanentDeliveryError
 
 RETRYABLE_4XX = {408, 425, 429}
+_TLS: ssl.SSLContext | None = None  # built once: loading the CA bundle takes ~0.1 s
+
+
+def _tls_context() -> ssl.SSLContext:
+    global _TLS
+    if _TLS is None:
+        _TLS = ssl.create_default_context()
+    return _TLS
 SLACK_BLOCKS = 45
 
 
@@ -160,7 +169,10 @@ class WebhookSender:
 
     async def __aenter__(self) -> WebhookSender:
         self._client = httpx.AsyncClient(
-            timeout=self.channel.timeout, follow_redirects=False, transport=self._transport
+            timeout=self.channel.timeout,
+            follow_redirects=False,
+            transport=self._transport,
+            verify=_tls_context(),
         )
         return self
 
