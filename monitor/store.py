@@ -533,6 +533,14 @@ class Store:
             )
         return rows
 
+    def release_alerts(self, alert_ids: Sequence[str], due_at: datetime) -> None:
+        """Give claimed alerts back untried (end their lease): due again at ``due_at``."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE alerts SET due_at = ? WHERE id = ? AND status = 'pending'",
+                [(iso(due_at), i) for i in alert_ids],
+            )
+
     def alerts(self, status: str | None = None, limit: int = 1000) -> list[AlertRow]:
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
         rows = self.conn.execute(

@@ -338,3 +338,18 @@ def test_alerts_command_lists_deliveries(tmp_path: Path, capsys):
     assert [(i["id"], i["kind"], i["status"], i["attempts"]) for i in items] == [
         ("h1", "health", "dead", 1)
     ]
+
+
+def test_a_down_channel_stops_after_a_few_failures_and_gives_rows_back(store: Store):
+    from monitor.alerts.outbox import BREAKER
+
+    cfg = make_config([{"name": "hook", "type": "webhook",
+                        "url": f"http://127.0.0.1:{free_port()}/"}])
+    for i in range(BREAKER + 3):
+        plan(store, cfg, add_article(store, url=f"https://mid.ru/en/{i}"))
+    report = run(store, cfg)
+    assert report.by_channel == {"hook": {"retry": BREAKER}}
+    untried = [a for a in store.alerts() if a.attempts == 0]
+    assert len(untried) == 3
+    assert all(a.status == "pending" and a.due_at == iso(NOW) for a in untried)
+    assert run(store, cfg).by_channel == {"hook": {"retry": BREAKER}}  # the next run takes them

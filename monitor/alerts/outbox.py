@@ -7,8 +7,10 @@ so a second article of the same story adds nothing, and the webhook-id / Message
 ``deliver_due`` claims due rows with a lease (their ``due_at`` moves ``LEASE`` ahead, so a second
 sender leaves them alone), delivers each channel in its own task (one failing or slow channel
 never holds up another), and records each outcome in its own transaction right after the channel
-answered. A row is marked sent only once the far end accepted it: a process killed mid-delivery
-resends at most the message in flight, with the same id, once the lease ends.
+answered. A channel that fails ``BREAKER`` times in a row in one run (server down) stops there and
+gives its untried rows back (no attempt counted), as it does when its lease is about to run out.
+A row is marked sent only once the far end accepted it: a process killed mid-delivery resends at
+most the message in flight, with the same id, once the lease ends.
 
 Retries: exponential backoff from 30 s doubling to at most 1 h, with jitter; ``Retry-After`` when
 the receiver gives one; after ``alerts.retry_for`` (default 2 days) since the alert was planned,
@@ -30,6 +32,7 @@ import asyncio
 import logging
 import math
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +53,7 @@ LEASE = timedelta(minutes=5)  # a claimed row comes due again after this if neve
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 3600.0
 RETRY_AFTER_MAX = 86400.0
+BREAKER = 3  # after this many transient failures in a row, a channel waits for the next run
 
 
 @dataclass
@@ -178,6 +182,8 @@ class _Run:
         self.config = config
         self.now = now
         self.report = DeliveryReport()
+        self.started = time.monotonic()
+        self.streak: dict[str, int] = {}  # transient failures in a row, per channel
 
     def record(
         self,
@@ -188,6 +194,8 @@ class _Run:
     ) -> None:
         ids = [r.id for r in rows]
         self.store.record_attempt(ids, outcome=outcome, error=error, next_due=next_due)
+        channel = rows[0].channel
+        self.streak[channel] = self.streak.get(channel, 0) + 1 if outcome == "retry" else 0
         setattr(self.report, outcome, getattr(self.report, outcome) + len(ids))
         counts = self.report.by_channel.setdefault(rows[0].channel, {})
         counts[outcome] = counts.get(outcome, 0) + len(ids)
@@ -243,12 +251,28 @@ class _Run:
         try:
             async with open_sender(channel) as sender:
                 for group in groups:
+                    if self._should_stop(channel.name):
+                        break
                     await self.deliver_one(sender, channel.name, group)
                     handled += 1
         except Exception as exc:  # noqa: BLE001 - opening or closing the sender failed
             log.exception("channel %s failed", channel.name)
             for group in groups[handled:]:
                 self.failed(group, DeliveryError(f"channel {channel.name} failed: {exc}"))
+            return
+        left = [r.id for group in groups[handled:] for r in group]
+        if left:
+            # untried: end their lease now so the next run takes them (no attempt is counted)
+            self.store.release_alerts(left, self.now)
+            log.warning("channel %s: %d alerts left for the next run (%s)", channel.name,
+                        len(left), "channel failing" if self.streak.get(channel.name, 0)
+                        >= BREAKER else "lease running out")
+
+    def _should_stop(self, channel: str) -> bool:
+        """Stop a channel after BREAKER failures in a row, or before its lease runs out."""
+        if self.streak.get(channel, 0) >= BREAKER:
+            return True
+        return time.monotonic() - self.started > LEASE.total_seconds() * 0.8
 
 
 async def deliver_due(
