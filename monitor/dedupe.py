@@ -175,8 +175,11 @@ ROWS = 2  # signature values per LSH band
 BANDS = 64  # bands cut from the first BANDS * ROWS values
 THRESHOLD = 0.5  # similarity at or above which two texts are one story
 
-_HEADER = struct.Struct("<I")  # the number of distinct shingles
-_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+# Header: the format version (top byte) and the number of distinct shingles (low 24 bits). Bump
+# VERSION whenever SHINGLE, PERMUTATIONS or the hash seeds change: older signatures then compare
+# as "no signature" instead of as noise.
+VERSION = 1
+_HEADER = struct.Struct("<I")
 _rng = np.random.default_rng(0x6D6F6E69746F72)  # fixed: signatures must be stable across runs
 # Permutation j maps a (well mixed) shingle hash x to the high 32 bits of a_j * x + b_j mod 2^64,
 # a_j odd: multiply-add-shift hashing, two vector operations per permutation.
@@ -217,8 +220,8 @@ def _shingles(tokens: list[str]) -> np.ndarray:
 
 
 def signature(text: str) -> bytes:
-    """MinHash of the text's word shingles: a 4-byte shingle count, then ``PERMUTATIONS``
-    32-bit minima. A text without words gives ``b""``, which is similar to nothing."""
+    """MinHash of the text's word shingles: a 4-byte header (version, shingle count), then
+    ``PERMUTATIONS`` 32-bit minima. A text without words gives ``b""``, similar to nothing."""
     tokens = words(text)
     if not tokens:
         return b""
@@ -227,14 +230,16 @@ def signature(text: str) -> bytes:
         hashed = shingles[np.newaxis, :] * _A  # (PERMUTATIONS, n)
         hashed += _B
     mins = (hashed.min(axis=1) >> np.uint64(32)).astype("<u4")
-    return _HEADER.pack(len(shingles)) + mins.tobytes()
+    return _HEADER.pack(VERSION << 24 | min(len(shingles), 0xFFFFFF)) + mins.tobytes()
 
 
 def _unpack(sig: bytes) -> tuple[int, np.ndarray] | None:
     if len(sig) != _HEADER.size + 4 * PERMUTATIONS:
         return None
-    (count,) = _HEADER.unpack_from(sig)
-    return count, np.frombuffer(sig, dtype="<u4", offset=_HEADER.size)
+    (header,) = _HEADER.unpack_from(sig)
+    if header >> 24 != VERSION:
+        return None
+    return header & 0xFFFFFF, np.frombuffer(sig, dtype="<u4", offset=_HEADER.size)
 
 
 def bands(sig: bytes) -> list[str]:

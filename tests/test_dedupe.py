@@ -126,6 +126,8 @@ def test_signature_shape_and_stability() -> None:
     assert dedupe.signature(TEXT.upper().replace(" ", "  ")) == sig  # normalised words
     assert dedupe.signature("") == b"" and dedupe.signature(" .,; ") == b""
     assert len(dedupe.signature("one")) == len(sig)  # shorter than a shingle still works
+    other_version = bytes([sig[0], sig[1], sig[2], dedupe.VERSION + 1]) + sig[4:]
+    assert dedupe.similarity(sig, other_version) == 0.0 and dedupe.bands(other_version) == []
 
 
 def test_bands() -> None:
