@@ -275,10 +275,10 @@ def _root(store: Store, article_id: int) -> int:
     """Follow ``duplicate_of`` to the story's first article (one hop when the pipeline wrote it)."""
     root = article_id
     for _ in range(8):
-        article = store.get_article(root)
-        if article is None or article.duplicate_of is None:
+        ref = store.article_ref(root)
+        if ref is None or ref[1] is None:
             break
-        root = article.duplicate_of
+        root = ref[1]
     return root
 
 
@@ -320,10 +320,11 @@ def find_story(store: Store, sig: bytes) -> int | None:
     nearest = np.argsort(-raw, kind="stable")[:NEAREST]
     candidates = []
     for k in nearest:
-        article = store.get_article(ids[k])
-        if article is not None:
-            root = _root(store, article.duplicate_of) if article.duplicate_of else ids[k]
-            candidates.append((int(k), root, article.source))
+        ref = store.article_ref(ids[k])
+        if ref is not None:
+            source, duplicate_of = ref
+            root = _root(store, duplicate_of) if duplicate_of else ids[k]
+            candidates.append((int(k), root, source))
     shared = crowd | _boilerplate(candidates, agree)
     best: tuple[float, int] | None = None
     for k, root, _ in candidates:

@@ -327,17 +327,31 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else None
 
-    def band_candidates(self, bands: Sequence[str]) -> list[tuple[int, bytes | None]]:
-        """Articles sharing at least one LSH band: (id, signature), oldest first."""
+    def band_candidates(
+        self, bands: Sequence[str], limit: int = 500
+    ) -> list[tuple[int, bytes | None]]:
+        """Articles sharing LSH bands: (id, signature), those sharing the most bands first.
+
+        ``limit`` keeps the cost flat when thousands of releases share a boilerplate band.
+        """
         if not bands:
             return []
         marks = ",".join("?" * len(bands))
         rows = self.conn.execute(
-            f"SELECT DISTINCT a.id, a.signature FROM article_bands b JOIN articles a "
-            f"ON a.id = b.article_id WHERE b.band IN ({marks}) ORDER BY a.id",
-            list(bands),
+            f"SELECT a.id, a.signature FROM (SELECT article_id, COUNT(*) AS shared "
+            f"FROM article_bands WHERE band IN ({marks}) GROUP BY article_id "
+            f"ORDER BY shared DESC, article_id LIMIT ?) c JOIN articles a ON a.id = c.article_id "
+            f"ORDER BY c.shared DESC, a.id",
+            [*bands, limit],
         ).fetchall()
         return [(int(r[0]), r[1]) for r in rows]
+
+    def article_ref(self, article_id: int) -> tuple[str, int | None] | None:
+        """An article's source and ``duplicate_of``, without reading its text."""
+        row = self.conn.execute(
+            "SELECT source, duplicate_of FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def insert_article(
         self,
