@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -75,6 +76,15 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=64)]
 
 
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value, re.I):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -117,7 +127,7 @@ class ArticleSelectors(Model):
 
 class SourceConfig(Model):
     name: Name
-    url: str
+    url: HttpUrl
     type: Literal["feed", "html", "sitemap"] | None = None
     language: str | None = None
     timezone: Annotated[str, BeforeValidator(_check_timezone)] = "UTC"
@@ -131,13 +141,6 @@ class SourceConfig(Model):
     encoding: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     stale_after: Duration | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value, re.I):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
 
     @field_validator("every")
     @classmethod
@@ -221,18 +224,11 @@ class EmailChannel(Model):
 class WebhookChannel(Model):
     type: Literal["webhook"]
     name: Name
-    url: str
+    url: HttpUrl
     secret: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     format: Literal["json", "slack"] = "json"
     timeout: Duration = 15.0
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value, re.I):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
 
     @field_validator("secret")
     @classmethod

@@ -47,6 +47,23 @@ class Kind(Protocol):
     ) -> Listing: ...
 
 
+class FetchingKind:
+    """A kind that starts from a conditional GET of the source's URL; a 304 ends the run."""
+
+    name = ""
+
+    async def collect(self, source: SourceConfig, fetcher: Getter, state: SourceState) -> Listing:
+        first = await fetch_first(source, fetcher, state)
+        if first.not_modified:
+            return Listing(not_modified=True, validators=state.validators, kind=self.name)
+        return await self.from_result(source, fetcher, state, first)
+
+    async def from_result(
+        self, source: SourceConfig, fetcher: Getter, state: SourceState, first: FetchResult
+    ) -> Listing:
+        raise NotImplementedError
+
+
 async def fetch_first(source: SourceConfig, fetcher: Getter, state: SourceState) -> FetchResult:
     """The conditional GET of the source's own URL."""
     return await fetcher.get(

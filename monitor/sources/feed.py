@@ -17,11 +17,11 @@ from monitor.encoding import codec_name, decode_html, header_charset
 from monitor.errors import BotWallError, ParseError
 from monitor.models import FetchResult, Item, Listing
 from monitor.sources.base import (
+    FetchingKind,
     Getter,
     ParsedFeed,
     absolute,
     clean_text,
-    fetch_first,
     fetch_more,
     parse_feed_date,
     struct_to_utc,
@@ -169,16 +169,10 @@ def _key(item: Item) -> str:
     return item.guid or item.url
 
 
-class FeedKind:
+class FeedKind(FetchingKind):
     """An RSS or Atom feed; Atom ``rel="next"`` pages are followed up to ``source.pages``."""
 
     name = "feed"
-
-    async def collect(self, source: SourceConfig, fetcher: Getter, state: SourceState) -> Listing:
-        first = await fetch_first(source, fetcher, state)
-        if first.not_modified:
-            return Listing(not_modified=True, validators=state.validators, kind=self.name)
-        return await self.from_result(source, fetcher, state, first)
 
     async def from_result(
         self, source: SourceConfig, fetcher: Getter, state: SourceState, first: FetchResult

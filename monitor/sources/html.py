@@ -20,7 +20,14 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.encoding import decode_result
 from monitor.errors import BotWallError, ParseError
 from monitor.models import FetchResult, Item, Listing
-from monitor.sources.base import Getter, absolute, clean_text, fetch_first, fetch_more, same_site
+from monitor.sources.base import (
+    FetchingKind,
+    Getter,
+    absolute,
+    clean_text,
+    fetch_more,
+    same_site,
+)
 from monitor.sources.detect import botwall_reason
 
 if TYPE_CHECKING:
@@ -169,16 +176,10 @@ def _next_page(
     return None
 
 
-class HtmlKind:
+class HtmlKind(FetchingKind):
     """A listing page of article links, paged by ``source.next`` up to ``source.pages``."""
 
     name = "html"
-
-    async def collect(self, source: SourceConfig, fetcher: Getter, state: SourceState) -> Listing:
-        first = await fetch_first(source, fetcher, state)
-        if first.not_modified:
-            return Listing(not_modified=True, validators=state.validators, kind=self.name)
-        return await self.from_result(source, fetcher, state, first)
 
     async def from_result(
         self, source: SourceConfig, fetcher: Getter, state: SourceState, first: FetchResult

@@ -16,10 +16,10 @@ from monitor.encoding import decode_html, header_charset
 from monitor.errors import BotWallError, ParseError
 from monitor.models import FetchResult, Item, Listing
 from monitor.sources.base import (
+    FetchingKind,
     Getter,
     absolute,
     clean_text,
-    fetch_first,
     fetch_more,
     parse_feed_date,
 )
@@ -150,16 +150,10 @@ def _newest_first(item: Item) -> datetime:
     return item.published_at or item.updated_at or _OLD
 
 
-class SitemapKind:
+class SitemapKind(FetchingKind):
     """A sitemap or sitemap index (children followed up to ``source.pages`` files)."""
 
     name = "sitemap"
-
-    async def collect(self, source: SourceConfig, fetcher: Getter, state: SourceState) -> Listing:
-        first = await fetch_first(source, fetcher, state)
-        if first.not_modified:
-            return Listing(not_modified=True, validators=state.validators, kind=self.name)
-        return await self.from_result(source, fetcher, state, first)
 
     async def from_result(
         self, source: SourceConfig, fetcher: Getter, state: SourceState, first: FetchResult
