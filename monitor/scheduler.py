@@ -103,18 +103,20 @@ def plan(source: SourceConfig, jitter: float, now: datetime, *, start: datetime 
     return Plan(grid, interval, jitter * interval, ("every", interval, jitter))
 
 
-NEW_SPREAD = 1.0  # seconds over which never-run sources start
+NEW_SPREAD = 10.0  # at most this many seconds over which never-run sources start
 CATCH_UP_SPREAD = 10.0  # at most this many seconds over which overdue sources catch up
 
 
 def first_run(next_due: datetime | None, plan_: Plan, now: datetime) -> datetime:
     """When a source first runs after a start: its stored due time if still ahead (at most one
-    interval away); if it fell due while the daemon was down, now plus a random part of the
-    jitter (one catch-up run, not many); a source never run before starts at once."""
+    interval away); if it fell due while the daemon was down, soon (one catch-up run, not
+    many); a source never run before, soon too. "Soon" is a random point within one interval
+    (at most 10 s): sources then keep that phase, so a hundred sources on the same
+    interval do not all start in the same instant, every time."""
     if next_due is not None and next_due > now:
         return min(next_due, now + timedelta(seconds=plan_.interval))
     spread = CATCH_UP_SPREAD if next_due is not None else NEW_SPREAD
-    return now + timedelta(seconds=random.uniform(0, min(plan_.jitter, spread)))
+    return now + timedelta(seconds=random.uniform(0, min(plan_.interval, spread)))
 
 
 @dataclass

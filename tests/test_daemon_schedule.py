@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.config import SourceConfig
 from monitor.metrics import Metrics, MetricsServer
-from monitor.scheduler import CATCH_UP_SPREAD, GridIntervalTrigger, first_run, plan
+from monitor.scheduler import CATCH_UP_SPREAD, NEW_SPREAD, GridIntervalTrigger, first_run, plan
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -55,11 +55,16 @@ def test_first_run_after_restart() -> None:
     assert first_run(ahead, p, NOW) == ahead  # still ahead: keep it
     far = NOW + timedelta(days=3)  # e.g. the interval was shortened meanwhile
     assert first_run(far, p, NOW) == NOW + timedelta(minutes=10)
-    for _ in range(50):  # overdue: one catch-up, soon, spread over a little jitter
+    for _ in range(50):  # overdue: one catch-up, soon
         t = first_run(NOW - timedelta(hours=5), p, NOW)
         assert NOW <= t <= NOW + timedelta(seconds=CATCH_UP_SPREAD)
         new = first_run(None, p, NOW)
-        assert NOW <= new <= NOW + timedelta(seconds=1)
+        assert NOW <= new <= NOW + timedelta(seconds=NEW_SPREAD)
+    # short intervals: spread over one interval, so sources do not all start together
+    one = plan(src(every="1s"), 0.1, NOW)
+    starts = [(first_run(None, one, NOW) - NOW).total_seconds() for _ in range(400)]
+    assert max(starts) <= 1.0 and min(starts) >= 0
+    assert sum(s < 0.5 for s in starts) in range(140, 261)  # uniform, not bunched
 
 
 def test_metrics_server_serves_and_stops() -> None:
