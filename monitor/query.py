@@ -84,6 +84,7 @@ class DocView:
         self._by_stem: dict[str, dict[str, list[int]]] = {}
         self._spans: dict[str, _Spans] = {}
         self._lower: dict[str, str | None] = {}
+        self._words_of: dict[str, list[str]] | None = None
 
     def stem(self, word: str) -> str:
         return self.analyzer.stem(word)
@@ -156,11 +157,10 @@ class DocView:
             self._positions[cache_key] = out
         return out
 
-    def surface(self, field: str, first: int, last: int) -> str:
-        """Tokens ``first..last`` of a field as they appear in the original text (an
-        occurrence of the same words, in practice the first)."""
+    def find_surface(self, field: str, seq: list[str]) -> str | None:
+        """The words as they first appear in a field's original text, found with a plain
+        search; None when absent or when the text hides them (soft hyphens, NFKC forms)."""
         text = self.texts[field]
-        seq = self.words[field][first : last + 1]
         if field not in self._lower:
             lowered = text.lower().replace("ё", "е")
             self._lower[field] = lowered if len(lowered) == len(text) else None
@@ -169,12 +169,31 @@ class DocView:
             found = _find_seq(low, seq)
             if found is not None and tokens(text[found[0] : found[1]]) == seq:
                 return text[found[0] : found[1]]
+        return None
+
+    def surface(self, field: str, first: int, last: int) -> str:
+        """Tokens ``first..last`` of a field as they appear in the original text (an
+        occurrence of the same words, in practice the first)."""
+        found = self.find_surface(field, self.words[field][first : last + 1])
+        if found is not None:
+            return found
+        text = self.texts[field]
         spans = self._spans.get(field)
         if spans is None:
             spans = self._spans[field] = _Spans(text, self.words[field])
         start, _ = spans[first]
         _, end = spans[last]
         return text[start:end]
+
+    def words_of(self, stem: str) -> list[str]:
+        """The document's distinct words with this stem."""
+        if self._words_of is None:
+            self._words_of = {}
+        out = self._words_of.get(stem)
+        if out is None:
+            stem_of = self.stem_of
+            out = self._words_of[stem] = [w for w in self.all_words if stem_of[w] == stem]
+        return out
 
 
 def _bounded(low: str, start: int, end: int) -> bool:
@@ -317,8 +336,18 @@ class Term(Node):
 
     def collect(self, d: DocView, out: list[str]) -> None:
         stem = d.stem(self.word)
-        for f in d.present(self.fields):
-            _surfaces(d, f, d.positions(f, stem, first=True), out)
+        fields = d.present(self.fields)
+        found = 0
+        for w in d.words_of(stem)[:_SURFACES_PER_LEAF]:
+            for f in fields:
+                surface = d.find_surface(f, [w])
+                if surface is not None:
+                    out.append(surface)
+                    found += 1
+                    break
+        if not found:  # hidden by soft hyphens or NFKC forms: go by token positions
+            for f in fields:
+                _surfaces(d, f, d.positions(f, stem, first=True), out)
 
     def __repr__(self) -> str:
         return f"Term({self.word!r}, {self.fields})"
