@@ -85,6 +85,7 @@ class DocView:
         self._spans: dict[str, _Spans] = {}
         self._lower: dict[str, str | None] = {}
         self._words_of: dict[str, list[str]] | None = None
+        self._inverse = False
 
     def stem(self, word: str) -> str:
         return self.analyzer.stem(word)
@@ -192,7 +193,16 @@ class DocView:
         out = self._words_of.get(stem)
         if out is None:
             stem_of = self.stem_of
-            out = self._words_of[stem] = [w for w in self.all_words if stem_of[w] == stem]
+            if self._inverse:
+                out = []
+            elif len(self._words_of) < 4:  # a few scans, then one inverse map for the rest
+                out = self._words_of[stem] = [w for w in self.all_words if stem_of[w] == stem]
+            else:
+                inverse: dict[str, list[str]] = {}
+                for w in self.all_words:
+                    inverse.setdefault(stem_of[w], []).append(w)
+                self._words_of, self._inverse = inverse, True
+                out = inverse.get(stem, [])
         return out
 
 
