@@ -138,6 +138,7 @@ def write_config(
     listen: int | None = None,
     extra: str = "",
     timeout: str = "3s",
+    rules: str = "  - name: energy\n    query: energy\n    notify: [console]\n",
 ) -> None:
     src = "".join(
         f"  - name: {name}\n    url: {site.base}/{name}.xml\n    type: feed\n"
@@ -153,7 +154,7 @@ def write_config(
         "health:\n  failures: 3\n  notify: [console]\n"
         f"{server}"
         f"sources:\n{src}"
-        "rules:\n  - name: energy\n    query: energy\n    notify: [console]\n"
+        f"rules:\n{rules}"
         "channels:\n  - type: console\n    name: console\n"
         f"{extra}",
         encoding="utf-8",
@@ -300,9 +301,15 @@ def test_sighup_adds_a_source_and_a_bad_reload_is_refused(
     wait_for(lambda: articles(db, "alpha") == 1, 15, "alpha", d)
     pid = d.proc.pid
 
-    write_config(config, site, {"alpha": "1s", "gamma": "1s"}, db=db)
+    # a new source and a new rule, live
+    write_config(config, site, {"alpha": "1s", "gamma": "1s"}, db=db, rules=(
+        "  - name: gamma-watch\n    query: gamma\n    notify: [console]\n"))
     d.signal(signal.SIGHUP)
     wait_for(lambda: articles(db, "gamma") == 2, 10, "gamma after SIGHUP", d)
+    # (one alert per story: the two gamma items may be near-duplicates of each other)
+    wait_for(lambda: "[monitor] gamma-watch" in d.stdout(), 10, "the new rule's alert", d)
+    assert query(db, "SELECT COUNT(*) FROM alerts WHERE rule = 'energy' AND article_id IN "
+                     "(SELECT id FROM articles WHERE source = 'gamma')") == [(0,)]
     assert "config reloaded: 2 sources (1 added, 0 removed, 0 changed)" in d.stderr()
 
     # an invalid config: refused with its error, the running one keeps working
