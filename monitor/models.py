@@ -100,6 +100,7 @@ class Article:
     category: str | None = None
     tags: tuple[str, ...] = ()
     fingerprint: str = ""  # hash of the normalised text
+    raw_hash: str | None = None  # hash of the feed entry as given (full-text feeds)
 
 
 @dataclass(frozen=True)

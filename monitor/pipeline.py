@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -136,6 +137,22 @@ def _failed(ctx: Context, source: SourceConfig, started: datetime, t0: float,
                         duration=time.monotonic() - t0)
 
 
+def raw_hash(item: Item) -> str | None:
+    """A hash of a full-text entry as the feed gave it; None for entries without text."""
+    if item.body_html is None:
+        return None
+    raw = "\x00".join((item.title or "", item.body_html, item.author or ""))
+    return hashlib.sha1(raw.encode("utf-8", "replace")).hexdigest()
+
+
+def _needs_work(ctx: Context, source: SourceConfig, item: Item) -> bool:
+    """New items, and full-text entries whose text differs from what was stored from them."""
+    existing = _existing_id(ctx, source, item)
+    if existing is None:
+        return True
+    return item.body_html is not None and ctx.store.raw_hash_of(existing) != raw_hash(item)
+
+
 def _known_all(ctx: Context, source: SourceConfig, items: Sequence[Item]) -> bool:
     return all(_existing_id(ctx, source, i) is not None for i in items)
 
@@ -151,7 +168,7 @@ async def _articles(
     ctx: Context, source: SourceConfig, items: Sequence[Item]
 ) -> tuple[list[Article], list[str]]:
     """Build Articles for items that are new, or that carry text which may have changed."""
-    todo = [i for i in items if i.body_html is not None or _existing_id(ctx, source, i) is None]
+    todo = [i for i in items if _needs_work(ctx, source, i)]
     limit = asyncio.Semaphore(ITEM_CONCURRENCY)
     errors: list[str] = []
 
@@ -210,6 +227,7 @@ def _merge(ctx: Context, source: SourceConfig, item: Item, ex: Extracted, page_u
         category=ex.category or (item.categories[0] if item.categories else None),
         tags=ex.tags or item.categories,
         fingerprint=dedupe.fingerprint(title, ex.body),
+        raw_hash=raw_hash(item),
     )
 
 
@@ -236,6 +254,7 @@ def _store_one(ctx: Context, article: Article) -> tuple[str, int]:
         existing = store.find_article(url=article.url, source=article.source, guid=article.guid)
         if existing is not None:
             if store.fingerprint_of(existing.id) == article.fingerprint:
+                store.set_raw_hash(existing.id, article.raw_hash)  # same text, new markup
                 return "unchanged", 0
             store.update_article(existing.id, replace(article, url=existing.url),
                                  signature=sig, bands=bands)

@@ -112,6 +112,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_raw_hash(db: sqlite_utils.Database) -> None:
+    """A hash of the entry as the feed gave it, so unchanged full-text entries skip extraction."""
+    db.execute("ALTER TABLE articles ADD COLUMN raw_hash TEXT")
+
+
 @dataclass(frozen=True)
 class SourceState:
     name: str
@@ -320,6 +326,18 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    def raw_hash_of(self, article_id: int) -> str | None:
+        row = self.conn.execute(
+            "SELECT raw_hash FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_raw_hash(self, article_id: int, raw_hash: str | None) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE articles SET raw_hash = ? WHERE id = ?", (raw_hash, article_id)
+            )
+
     def find_by_fingerprint(self, fingerprint: str) -> int | None:
         """The first article stored with this exact text fingerprint."""
         row = self.conn.execute(
@@ -365,15 +383,15 @@ class Store:
             cur = self.conn.execute(
                 "INSERT INTO articles (source, url, guid, title, body, published_at, updated_at, "
                 "first_seen_at, language, author, attribution, credit, category, tags, "
-                "fingerprint, signature, duplicate_of) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "fingerprint, signature, duplicate_of, raw_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     article.source, article.url, article.guid, article.title, article.body,
                     iso(article.published_at), iso(article.updated_at),
                     iso(article.first_seen_at), article.language, article.author,
                     article.attribution, article.credit, article.category,
                     json.dumps(list(article.tags), ensure_ascii=False), article.fingerprint,
-                    signature, duplicate_of,
+                    signature, duplicate_of, article.raw_hash,
                 ),
             )
             article_id = int(cur.lastrowid or 0)
@@ -406,12 +424,12 @@ class Store:
                 "attribution = COALESCE(?, attribution), credit = COALESCE(?, credit), "
                 "category = COALESCE(?, category), fingerprint = ?, "
                 "signature = COALESCE(?, signature), last_changed_at = ?, "
-                "revision = revision + 1 WHERE id = ?",
+                "raw_hash = ?, revision = revision + 1 WHERE id = ?",
                 (
                     article.title, article.body, iso(article.updated_at),
                     iso(article.published_at), article.author, article.attribution,
                     article.credit, article.category, article.fingerprint, signature, now,
-                    article_id,
+                    article.raw_hash, article_id,
                 ),
             )
             self.conn.executemany(

@@ -26,7 +26,9 @@ def problems(text: str) -> list[str]:
 
 
 def test_unknown_key_names_file_line_and_key():
-    out = problems("storage:\n  path: x.db\nsources:\n  - name: kremlin\n    url: http://a/\n    evry: 5m\n")
+    out = problems(
+        "storage:\n  path: x.db\nsources:\n  - name: kremlin\n    url: http://a/\n    evry: 5m\n"
+    )
     assert out == ["m.yaml:6: sources[0] (kremlin).evry: unknown key"]
 
 

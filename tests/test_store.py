@@ -24,7 +24,7 @@ def test_wal_and_migrations_are_idempotent(tmp_path):
     s = Store.open(path)  # second open applies nothing new
     assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in s.conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_initial"]
+    assert names == ["m001_initial", "m002_raw_hash"]
     s.close()
 
 
