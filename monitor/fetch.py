@@ -21,6 +21,7 @@ Every ``import httpx`` of the project lives here (and in the webhook sender).
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import random
 import socket
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 import httpx
@@ -276,6 +277,9 @@ class Fetcher:
         """GET ``url`` politely within the limits; see the module docstring."""
         started = time.monotonic()
         sent = dict(headers or {})
+        url, basic = _split_userinfo(url)
+        if basic and not any(k.lower() == "authorization" for k in sent):
+            sent["Authorization"] = basic
         if validators is not None:
             if validators.etag:
                 sent["If-None-Match"] = validators.etag
@@ -541,3 +545,17 @@ class Fetcher:
                     raise
                 body = body[:limit]
             return _Answer(final, status, answer_headers, bytes(body))
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None]:
+    """``https://user:pass@host/x`` → (``https://host/x``, a Basic ``Authorization`` value)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return urlunsplit(parts._replace(netloc=hostport)), f"Basic {token}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import gzip
 import socket
@@ -775,3 +776,13 @@ def test_robots_redirect_to_a_private_host_is_not_followed(server: Server, trans
     server.routes["/x"] = static(200, b"x")
     assert run(fetch(transport, server.url("/x"), config(robots=True))).content == b"x"
     assert server.hits("/internal/robots.txt") == 0
+
+
+def test_credentials_in_the_url_become_basic_auth(server: Server, transport: str) -> None:
+    # regression: aiohttp refused "user:pass@" URLs with an internal ValueError
+    server.routes["/private"] = static(200, b"ok")
+    url = server.url("/private").replace("http://", "http://press:s%40cret@")
+    result = run(fetch(transport, url))
+    assert result.status == 200 and "@" not in result.url
+    assert server.log[0][1]["authorization"] == "Basic " + base64.b64encode(
+        b"press:s@cret").decode()
