@@ -422,6 +422,7 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
         f"environment variable {p[-1]} is not set"
         for p in missing
     ]
+    problems += _query_problems(data, filename, lines)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -433,17 +434,21 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
             elif err["type"] == "union_tag_invalid":
                 msg = "type must be one of: email, webhook, console"
             problems.append(f"{filename}:{_line_of(loc, lines)}: {_dotted(loc, data)}: {msg}")
-        raise ConfigError(problems) from exc
+        raise ConfigError(sorted(problems, key=_line_number)) from exc
     problems += _cross_check(config, filename, lines, data)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=_line_number))
     return config
+
+
+def _line_number(problem: str) -> int:
+    """Problems are listed in file order (``file:LINE: ...``)."""
+    match = re.match(r".*?:(\d+): ", problem)
+    return int(match.group(1)) if match else 0
 
 
 _UNION_TAGS = {"email", "webhook", "console"}
 
-# A hook the rules module fills in: (query text) -> None, raising QueryError.
-query_validator: Callable[[str], None] | None = None
 
 
 def _cross_check(config: Config, filename: str, lines: dict[Path_, int], data: Any) -> list[str]:
@@ -467,38 +472,37 @@ def _cross_check(config: Config, filename: str, lines: dict[Path_, int], data: A
         for j, name in enumerate(rule.sources or []):
             if name not in sources:
                 add(("rules", i, "sources", j), f"no source named {name!r}")
-        validate = query_validator or _default_query_validator()
-        if validate and rule.query:
-            try:
-                validate(rule.query)
-            except QueryError as exc:
-                pos = f" at position {exc.position}" if exc.position is not None else ""
-                add(("rules", i, "query"), f"bad query{pos}: {exc}")
-        check_keyword = _default_keyword_validator()
-        for field in ("keywords", "exclude"):
-            for j, text in enumerate(getattr(rule, field)):
-                try:
-                    if check_keyword is not None:
-                        check_keyword(text)
-                except QueryError as exc:
-                    add(("rules", i, field, j), f"bad keyword: {exc}")
     for j, name in enumerate(config.health.notify):
         if name not in channels:
             add(("health", "notify", j), f"no channel named {name!r}")
     return problems
 
 
-def _default_query_validator() -> Callable[[str], None] | None:
-    try:
-        from monitor import rules
-    except ImportError:
-        return None
-    return getattr(rules, "validate_query", None)
+def _query_problems(data: Any, filename: str, lines: dict[Path_, int]) -> list[str]:
+    """Rule queries and keywords that do not parse, read from the raw data so that they are
+    reported together with every other problem."""
+    from monitor.rules import validate_keyword, validate_query
 
-
-def _default_keyword_validator() -> Callable[[str], None] | None:
-    try:
-        from monitor import rules
-    except ImportError:
-        return None
-    return getattr(rules, "validate_keyword", None)
+    problems: list[str] = []
+    rules = data.get("rules") if isinstance(data, dict) else None
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        checks: list[tuple[Path_, Any, Callable[[str], None], str]] = [
+            (("rules", i, "query"), rule.get("query"), validate_query, "bad query")
+        ]
+        for field in ("keywords", "exclude"):
+            values = rule.get(field)
+            for j, text in enumerate(values if isinstance(values, list) else []):
+                checks.append((("rules", i, field, j), text, validate_keyword, "bad keyword"))
+        for path, text, check, what in checks:
+            if not isinstance(text, str) or not text:
+                continue
+            try:
+                check(text)
+            except QueryError as exc:
+                pos = f" at position {exc.position}" if exc.position is not None else ""
+                problems.append(
+                    f"{filename}:{_line_of(path, lines)}: {_dotted(path, data)}: {what}{pos}: {exc}"
+                )
+    return problems
