@@ -237,11 +237,12 @@ def _store_all(ctx: Context, articles: list[Article]) -> tuple[int, int, int]:
     oldest_first = sorted(
         articles, key=lambda a: (a.published_at or a.first_seen_at).timestamp()
     )
-    for article in oldest_first:
-        status, n = _store_one(ctx, article)
-        new += status == "new"
-        updated += status == "updated"
-        alerts += n
+    with ctx.store.transaction():  # one commit per run; each article is its own savepoint
+        for article in oldest_first:
+            status, n = _store_one(ctx, article)
+            new += status == "new"
+            updated += status == "updated"
+            alerts += n
     return new, updated, alerts
 
 
