@@ -21,6 +21,7 @@ from monitor.config import Config, SourceConfig
 from monitor.encoding import decode_result
 from monitor.errors import ExtractError, MonitorError, SourceError
 from monitor.extract import extract_article
+from monitor.extract.dates import SKEW
 from monitor.fetch import Fetcher
 from monitor.models import Article, Extracted, Item, Validators
 from monitor.rules import Document, RuleSet
@@ -210,16 +211,17 @@ def _merge(ctx: Context, source: SourceConfig, item: Item, ex: Extracted, page_u
         raise ExtractError("no title found", source=source.name, url=page_url)
     if not ex.body.strip():
         raise ExtractError("no article text found", source=source.name, url=page_url)
-    published = item.published_at or ex.published_at
+    now = ctx.clock()
+    published = _not_future(item.published_at, now) or _not_future(ex.published_at, now)
     return Article(
         source=source.name,
         url=dedupe.canonical_url(item.url),
         guid=item.guid,
         title=title,
         body=ex.body,
-        first_seen_at=ctx.clock(),
+        first_seen_at=now,
         published_at=published.astimezone(UTC) if published else None,
-        updated_at=(item.updated_at or ex.updated_at or None),
+        updated_at=_not_future(item.updated_at, now) or _not_future(ex.updated_at, now),
         language=source.language or item.language or ex.language,
         author=ex.author or item.author,
         attribution=ex.attribution,
@@ -229,6 +231,11 @@ def _merge(ctx: Context, source: SourceConfig, item: Item, ex: Extracted, page_u
         fingerprint=dedupe.fingerprint(title, ex.body),
         raw_hash=raw_hash(item),
     )
+
+
+def _not_future(when: datetime | None, now: datetime) -> datetime | None:
+    """A date past now (beyond a small clock skew) is a site's error, never a publication date."""
+    return when if when is None or when <= now + SKEW else None
 
 
 def _store_all(ctx: Context, articles: list[Article]) -> tuple[int, int, int]:

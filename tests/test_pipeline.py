@@ -210,3 +210,17 @@ def test_unchanged_full_text_entries_are_not_extracted_again(tmp_path, serve_sit
     assert report.outcome == "unchanged" and len(calls) == 2
     feed.write_text(feed.read_text().replace("final reading", "final reading (corrected)"))
     assert run(cfg)["a"].updated == 1 and len(calls) == 3
+
+
+def test_a_feed_date_in_the_future_is_not_a_publication_date(tmp_path, serve_site):  # noqa: F811
+    site = shutil.copytree(FIXTURES / "pipeline" / "ministry", tmp_path / "future")
+    feed = site / "en" / "rss.xml"
+    feed.write_text(feed.read_text().replace("Wed, 08 Dec 2021 14:30:00 +0300",
+                                             "Fri, 08 Dec 2099 14:30:00 +0300"))
+    base = serve_site(site)
+    cfg = config(tmp_path, [{"name": "m", "url": f"{base}/en/rss.php"}])
+    run(cfg)
+    dates = {a.title[:20]: a.published_at for a in articles(cfg)}
+    # the page's own article:published_time is used instead of the feed's impossible date
+    assert dates["Foreign Minister urg"] == "2021-12-08T11:30:00+00:00"
+    assert dates["Press release on con"] == "2021-12-08T13:05:00+00:00"
