@@ -132,7 +132,7 @@ async def run_source(ctx: Context, source: SourceConfig) -> SourceReport:
 
 def _failed(ctx: Context, source: SourceConfig, started: datetime, t0: float,
             reason: str) -> SourceReport:
-    log.info("source %s failed: %s", source.name, reason)
+    log.warning("source %s failed: %s", source.name, reason)
     ctx.store.record_run(source.name, started_at=started, outcome="error", error=reason)
     return SourceReport(source.name, "error", error=reason, started_at=started,
                         duration=time.monotonic() - t0)

@@ -27,8 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor.logsetup import setup_logging
+
     config = load_config(args.config)
     selected = select_sources(config, args.source)
+    # each source's outcome is printed on stdout; logs only for what goes wrong beyond that
+    setup_logging("error", config.log.format)
     reports = asyncio.run(_once(config, selected, send=not args.no_send))
     return 0 if all(r.ok for r in reports) else 1
 
