@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from types import TracebackType
 
-from monitor.alerts.message import Message
+from monitor.alerts.message import Message, Stateless
 from monitor.alerts.render import render
 from monitor.config import ConsoleChannel
 from monitor.errors import DeliveryError
@@ -18,22 +17,11 @@ def format_block(message: Message, channel: ConsoleChannel) -> str:
     return f"{RULE}\n{rendered.subject}\n{RULE}\n{rendered.text.rstrip()}\n"
 
 
-class ConsoleSender:
+class ConsoleSender(Stateless):
     kind = "console"
 
     def __init__(self, channel: ConsoleChannel) -> None:
         self.channel = channel
-
-    async def __aenter__(self) -> ConsoleSender:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     async def send(self, message: Message) -> None:
         block = format_block(message, self.channel)

@@ -17,12 +17,11 @@ import logging
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime
-from types import TracebackType
 from typing import Any
 
 import aiosmtplib
 
-from monitor.alerts.message import Message
+from monitor.alerts.message import Message, Stateless
 from monitor.alerts.render import Rendered, clean_subject, render
 from monitor.config import EmailChannel
 from monitor.errors import DeliveryError, PermanentDeliveryError
@@ -98,23 +97,12 @@ class _SMTP(aiosmtplib.SMTP):
         self.lost.set()
 
 
-class EmailSender:
+class EmailSender(Stateless):
     kind = "email"
 
     def __init__(self, channel: EmailChannel, *, tls_context: ssl.SSLContext | None = None) -> None:
         self.channel = channel
         self.tls_context = tls_context
-
-    async def __aenter__(self) -> EmailSender:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     async def send(self, message: Message) -> None:
         rendered = render(message, self.channel.templates)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from monitor.timeutil import utcnow
 
@@ -67,3 +67,13 @@ def stable_id(*parts: object) -> str:
 def digest_id(alert_ids: Sequence[str]) -> str:
     """The id of a digest message: derived from the ids it carries, so a resend keeps it."""
     return stable_id("digest", *sorted(alert_ids))
+
+
+class Stateless:
+    """The ``async with`` methods of a sender that keeps nothing open between messages."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
