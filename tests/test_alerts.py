@@ -22,7 +22,7 @@ from monitor import cli
 from monitor.alerts import alert_id, deliver_due
 from monitor.alerts.message import Message
 from monitor.alerts.outbox import LEASE, digest_window_end
-from monitor.alerts.render import highlight, marked_html, marked_text, render
+from monitor.alerts.render import make_snippet, marked_html, marked_text, render
 from monitor.config import Templates
 from monitor.errors import PermanentDeliveryError
 from monitor.store import Store
@@ -81,7 +81,7 @@ def test_digest_rows_are_due_at_the_end_of_the_window(store: Store):
 
 def test_highlight_by_stem_prefix_and_in_both_forms():
     text = "Минфин объявил новые санкции. Санкциями займётся комиссия по экспорту."
-    snip, spans = highlight(text, ["санкция", "экспорт*"], language="ru")
+    snip, spans = make_snippet(text, ["санкция", "экспорт*"], language="ru")
     assert [snip[s:e] for s, e in spans] == ["санкции", "Санкциями", "экспорту"]
     assert "**санкции**" in marked_text(snip, spans)
     raw = "a <b> sanctions & c"
@@ -91,8 +91,8 @@ def test_highlight_by_stem_prefix_and_in_both_forms():
 
 def test_highlight_window_centres_on_the_first_hit():
     text = ("Filler words here. " * 40) + "The sanctions package was adopted. " + "More. " * 40
-    snip, spans = highlight(text, ["sanctions"], language="en", width=120)
-    assert len(snip) <= 130 and snip.startswith("… ") and snip.endswith(" …")
+    snip, spans = make_snippet(text, ["sanctions"], language="en")
+    assert len(snip) <= 250 and snip.startswith("…") and snip.endswith("…")
     assert [snip[s:e] for s, e in spans] == ["sanctions"]
 
 

@@ -23,10 +23,8 @@ Health templates get ``source``, ``state``, ``message``, ``id``.
 
 from __future__ import annotations
 
-import functools
-import importlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,8 +37,8 @@ from markupsafe import Markup, escape
 from monitor.alerts.message import Message
 from monitor.config import Templates
 from monitor.errors import PermanentDeliveryError
+from monitor.rules import snippet
 from monitor.store import AlertRow, Store
-from monitor.textnorm import normalize, word_spans
 from monitor.timeutil import parse_iso
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -57,97 +55,11 @@ class Rendered:
 
 # ---------------------------------------------------------------- highlighting
 
-_STEMMERS = {
-    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german",
-    "el": "greek", "en": "english", "es": "spanish", "fi": "finnish", "fr": "french",
-    "hu": "hungarian", "id": "indonesian", "it": "italian", "lt": "lithuanian", "nl": "dutch",
-    "no": "norwegian", "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian",
-    "sr": "serbian", "sv": "swedish", "tr": "turkish", "uk": "russian",
-}
-
-
-@functools.lru_cache(maxsize=32)
-def _stemmer(language: str | None) -> Callable[[str], str]:
-    name = _STEMMERS.get((language or "").split("-")[0].lower())
-    if not name:
-        return lambda w: w
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer(name).stemWord
-    except (ImportError, KeyError):  # pragma: no cover - PyStemmer is a dependency
-        return lambda w: w
-
-
-def _term_matchers(terms: Sequence[str], language: str | None) -> list[Callable[[str], bool]]:
-    stem = _stemmer(language)
-    out: list[Callable[[str], bool]] = []
-    for term in terms:
-        for raw in re.split(r"\s+", term.strip()):
-            word = normalize(raw).strip("\"'()")
-            if not word:
-                continue
-            if word.endswith("*") or word.endswith("?"):
-                prefix = word.rstrip("*?")
-                if prefix:
-                    out.append(functools.partial(_starts, prefix))
-                continue
-            out.append(functools.partial(_same, word, stem(word), stem))
-    return out
-
-
-def _starts(prefix: str, word: str) -> bool:
-    return word.startswith(prefix)
-
-
-def _same(wanted: str, wanted_stem: str, stem: Callable[[str], str], word: str) -> bool:
-    return word == wanted or stem(word) == wanted_stem
-
-
-def highlight(
-    text: str, terms: Sequence[str], *, language: str | None = None, width: int = SNIPPET_WIDTH
-) -> tuple[str, list[tuple[int, int]]]:
-    """A snippet of about ``width`` characters around the first matched word, and the spans of
-    every matched word within it (words match by exact form, stem, or ``prefix*``)."""
-    text = re.sub(r"\s+", " ", text).strip()
-    matchers = _term_matchers(terms, language)
-    hits = [(s, e) for w, s, e in word_spans(text) if any(m(w) for m in matchers)]
-    if len(text) <= width:
-        start, end = 0, len(text)
-    else:
-        first = hits[0][0] if hits else 0
-        start = max(0, first - width // 3)
-        if start:
-            space = text.find(" ", start)
-            start = space + 1 if 0 <= space < first else start
-        end = min(len(text), start + width)
-        if end < len(text):
-            space = text.rfind(" ", start, end)
-            end = space if space > start else end
-    snippet = text[start:end]
-    spans = [(s - start, e - start) for s, e in hits if s >= start and e <= end]
-    prefix = "… " if start else ""
-    suffix = " …" if end < len(text) else ""
-    spans = [(s + len(prefix), e + len(prefix)) for s, e in spans]
-    return prefix + snippet + suffix, spans
-
-
 def make_snippet(
     text: str, terms: Sequence[str], *, language: str | None
 ) -> tuple[str, list[tuple[int, int]]]:
-    """``monitor.rules.snippet`` when the rules module offers it, else ``highlight``."""
-    try:
-        rules = importlib.import_module("monitor.rules")
-        snip = getattr(rules, "snippet", None)
-    except ImportError:
-        snip = None
-    if snip is not None:
-        try:
-            out, spans = snip(text, list(terms), language=language, width=SNIPPET_WIDTH)
-            return str(out), [(int(s), int(e)) for s, e in spans]
-        except Exception:  # noqa: BLE001 - fall back to our own highlighter
-            pass
-    return highlight(text, terms, language=language)
+    """The rules module's snippet: the matched words found the way the rule matched them."""
+    return snippet(text, list(terms), language=language, width=SNIPPET_WIDTH)
 
 
 def marked_text(snippet: str, spans: Sequence[tuple[int, int]]) -> str:
