@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import compress, count, repeat
+from operator import is_not
 from typing import Any
 
 from luqum import tree
@@ -58,6 +60,10 @@ class DocView:
     ``stemsets[fields]``, ``sorted_words[fields]`` (fields: a tuple of field names) and
     ``stems[field]`` (the stem of each token) are computed on first use; positions and
     original-text spans only for the words asked about, since most documents match nothing.
+
+    The rule index ``restrict()``s a view to the stems its rules use: then only the words with
+    such a stem are stemmed (``stem_of``), ``stems[field]`` is None for the other tokens, and a
+    question about any other stem stems the whole document first (``widen()``).
     ``prefix_hits`` is filled by the rule index: the indexed prefixes some word starts with.
     """
 
@@ -70,22 +76,75 @@ class DocView:
             toks = tokens(text)
             if toks:
                 self.words[name] = toks
-        self.all_words: set[str] = set().union(*self.words.values()) if self.words else set()
-        self.stem_of = analyzer.stem_map(self.all_words)
-        self.all_stems: set[str] = set(map(self.stem_of.__getitem__, self.all_words))
-        self.stemsets: dict[tuple[str, ...], set[str]] = _Lazy(self._stemset)
+        lists = list(self.words.values())
+        self.all_words: set[str] = set(lists[0]).union(*lists[1:]) if lists else set()
         self.sorted_words: dict[tuple[str, ...], list[str]] = _Lazy(self._sorted_words)
-        self.stems: dict[str, list[str]] = _Lazy(self._stems)
-        self.bigrams: dict[str, set[tuple[str, str]]] = _Lazy(self._bigrams)
         self.prefix_hits: set[str] | None = None
+        self.prefix_keys: frozenset[str] | None = None  # the prefixes prefix_hits answers for
         self.phrase_checks = 0
-        self._positions: dict[tuple[str, str, bool], list[int]] = {}
-        self._scans: dict[str, int] = {}
-        self._by_stem: dict[str, dict[str, list[int]]] = {}
+        self.stem_of: Mapping[str, str] | None = None
+        self.universe: frozenset[str] | None = None
         self._spans: dict[str, _Spans] = {}
         self._lower: dict[str, str | None] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        self._all_stems: set[str] | None = None
+        self.stemsets: dict[tuple[str, ...], set[str]] = _Lazy(self._stemset)
+        self.stems: dict[str, list[str | None]] = _Lazy(self._stems)
+        self.bigrams: dict[str, set[tuple[str | None, str | None]]] = _Lazy(self._bigrams)
+        self._positions: dict[tuple[str, str, bool], list[int]] = {}
+        self._scans: dict[str, int] = {}
+        self._by_stem: dict[str, dict[str | None, list[int]]] = {}
         self._words_of: dict[str, list[str]] | None = None
         self._inverse = False
+
+    def restrict(self, stem_of: dict[str, str], universe: frozenset[str]) -> None:
+        """Only stems in ``universe`` will be asked about; ``stem_of`` maps exactly the
+        document's words that have one of them."""
+        self.stem_of, self.universe = stem_of, universe
+        self._clear()
+
+    def widen(self) -> None:
+        """Stem every word of the document (a stem outside the universe was asked about)."""
+        self.stem_of = self.analyzer.stem_map(self.all_words)
+        self.universe = None
+        self._clear()
+
+    def need(self, stems: Iterable[str | None]) -> None:
+        """Make sure these stems can be looked up."""
+        if self.universe is None:
+            if self.stem_of is None:
+                self.widen()
+            return
+        universe = self.universe
+        for s in stems:
+            if s is not None and s not in universe:
+                self.widen()
+                return
+
+    def _map(self) -> Mapping[str, str]:
+        if self.stem_of is None:
+            self.widen()
+        assert self.stem_of is not None
+        return self.stem_of
+
+    @property
+    def all_stems(self) -> set[str]:
+        """The document's stems (within the universe when restricted)."""
+        if self._all_stems is None:
+            m = self._map()
+            if self.universe is None:
+                self._all_stems = set(map(m.__getitem__, self.all_words))
+            else:
+                self._all_stems = set(m.values())
+        return self._all_stems
+
+    def has_stem(self, fields: tuple[str, ...], stem: str) -> bool:
+        universe = self.universe
+        if universe is None or stem not in universe:
+            self.need((stem,))
+        return stem in self.stemsets[fields]
 
     def stem(self, word: str) -> str:
         return self.analyzer.stem(word)
@@ -100,25 +159,41 @@ class DocView:
     def _stemset(self, fields: tuple[str, ...]) -> set[str]:
         if self.covers(fields):
             return self.all_stems
-        stem_of = self.stem_of
-        return {stem_of[w] for f in self.present(fields) for w in self.words[f]}
+        m = self._map()
+        if self.universe is None:
+            return {m[w] for f in self.present(fields) for w in self.words[f]}
+        return {m[w] for f in self.present(fields) for w in self.words[f] if w in m}
 
     def _sorted_words(self, fields: tuple[str, ...]) -> list[str]:
         if self.covers(fields):
             return sorted(self.all_words)
         return sorted({w for f in self.present(fields) for w in self.words[f]})
 
-    def _stems(self, field: str) -> list[str]:
-        stem_of = self.stem_of
-        return [stem_of[w] for w in self.words.get(field, ())]
+    def _stems(self, field: str) -> list[str | None]:
+        m = self._map()
+        words = self.words.get(field, ())
+        if self.universe is None:
+            return list(map(m.__getitem__, words))
+        return list(map(m.get, words))
 
-    def _bigrams(self, field: str) -> set[tuple[str, str]]:
+    def _bigrams(self, field: str) -> set[tuple[str | None, str | None]]:
         stems = self.stems[field]
-        return set(zip(stems, stems[1:], strict=False))
+        if self.universe is None:
+            return set(zip(stems, stems[1:], strict=False))
+        # only pairs of stems in the universe can be asked about
+        by_stem = self._by_stem.get(field) or self._index_stems(field)
+        n = len(stems)
+        return {
+            (s, stems[i + 1])
+            for s, where in by_stem.items()
+            for i in where
+            if i + 1 < n and stems[i + 1] is not None
+        }
 
     def has_prefix(self, fields: tuple[str, ...], prefix: str) -> bool:
-        if self.prefix_hits is not None and self.covers(fields):
-            return prefix in self.prefix_hits
+        hits, keys = self.prefix_hits, self.prefix_keys
+        if hits is not None and keys is not None and prefix in keys and self.covers(fields):
+            return prefix in hits
         ws = self.sorted_words[fields]
         i = bisect_left(ws, prefix)
         return i < len(ws) and ws[i].startswith(prefix)
@@ -145,18 +220,28 @@ class DocView:
                 out = sorted(_all_indexes(self.words.get(field, []), ws[start:end]))
             elif field in self._by_stem:
                 out = self._by_stem[field].get(key, [])
+            elif self.universe is not None:  # few tokens have a stem: index those
+                out = self._index_stems(field).get(key, [])
             else:
                 scans = self._scans[field] = self._scans.get(field, 0) + 1
                 if scans <= 3:  # a few scans in C are cheaper than indexing every token
                     out = _all_indexes(self.stems[field], (key,))
                 else:
-                    by_stem: dict[str, list[int]] = {}
+                    by_stem: dict[str | None, list[int]] = {}
                     for i, st in enumerate(self.stems[field]):
                         by_stem.setdefault(st, []).append(i)
                     self._by_stem[field] = by_stem
                     out = by_stem.get(key, [])
             self._positions[cache_key] = out
         return out
+
+    def _index_stems(self, field: str) -> dict[str | None, list[int]]:
+        stems = self.stems[field]
+        by_stem: dict[str | None, list[int]] = {}
+        for i in compress(count(), map(is_not, stems, repeat(None))):
+            by_stem.setdefault(stems[i], []).append(i)
+        self._by_stem[field] = by_stem
+        return by_stem
 
     def find_surface(self, field: str, seq: list[str]) -> str | None:
         """The words as they first appear in a field's original text, found with a plain
@@ -188,17 +273,28 @@ class DocView:
 
     def words_of(self, stem: str) -> list[str]:
         """The document's distinct words with this stem."""
+        self.need((stem,))
         if self._words_of is None:
             self._words_of = {}
         out = self._words_of.get(stem)
         if out is None:
-            stem_of = self.stem_of
+            stem_of = self._map()
             if self._inverse:
                 out = []
-            elif len(self._words_of) < 4:  # a few scans, then one inverse map for the rest
+            elif self.universe is not None:  # the few words with a stem in the universe
+                inverse: dict[str, list[str]] = {}
+                for w, st in stem_of.items():
+                    inverse.setdefault(st, []).append(w)
+                for ws in inverse.values():
+                    if len(ws) > 1:
+                        ws.sort()
+                self._words_of, self._inverse = inverse, True
+                out = inverse.get(stem, [])
+            elif len(self._words_of) < 4:
+                # a few scans, then one inverse map for the rest
                 out = self._words_of[stem] = [w for w in self.all_words if stem_of[w] == stem]
             else:
-                inverse: dict[str, list[str]] = {}
+                inverse = {}
                 for w in self.all_words:
                     inverse.setdefault(stem_of[w], []).append(w)
                 self._words_of, self._inverse = inverse, True
@@ -235,7 +331,7 @@ def _find_seq(low: str, seq: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def _all_indexes(items: list[str], targets: Sequence[str]) -> list[int]:
+def _all_indexes(items: Sequence[str | None], targets: Sequence[str]) -> list[int]:
     """Every index of each target in ``items`` (list.index runs in C)."""
     out: list[int] = []
     for t in targets:
@@ -306,6 +402,20 @@ def prefixes_of(node: Node) -> set[str]:
     return set()
 
 
+def stems_of(node: Node, language: str | None) -> set[str]:
+    """Every stem a (prepared) node tests in a language: the index's universe."""
+    if isinstance(node, Term):
+        s = node.stems.get(language)
+        return set() if s is None else {s}
+    if isinstance(node, Phrase):
+        return {s for s in node.stems.get(language, ()) if s is not None}
+    if isinstance(node, And | Or):
+        return set().union(*(stems_of(c, language) for c in node.children))
+    if isinstance(node, Not):
+        return stems_of(node.child, language)
+    return set()
+
+
 def _surfaces(d: DocView, field: str, positions: list[int], out: list[str]) -> None:
     """The surface forms of up to a few distinct words at these positions."""
     words = d.words[field]
@@ -339,13 +449,14 @@ class Term(Node):
         s = self.stems.get(d.lang)
         if s is None:
             s = self.stems[d.lang] = d.stem(self.word)
-        return s in d.stemsets[self.fields]
+        return d.has_stem(self.fields, s)
 
     def keys(self, an: Analyzer) -> Keys | None:
         return frozenset((an.stem(self.word),)), frozenset()
 
     def collect(self, d: DocView, out: list[str]) -> None:
-        stem = d.stem(self.word)
+        stem = self.stems.get(d.lang) or d.stem(self.word)
+        d.need((stem,))
         fields = d.present(self.fields)
         found = 0
         for w in d.words_of(stem)[:_SURFACES_PER_LEAF]:
@@ -407,6 +518,7 @@ class Phrase(Node):
         return st
 
     def _find(self, d: DocView, field: str, st: tuple[str | None, ...]) -> tuple[int, int] | None:
+        d.need(st)
         if self.slop == 0:
             return self._exact(d, field, st)
         lists = [
@@ -446,9 +558,8 @@ class Phrase(Node):
 
     def matches(self, d: DocView) -> bool:
         st = self._stems(d)
-        stems = d.stemsets[self.fields]
         for s in st:
-            if s is not None and s not in stems:
+            if s is not None and not d.has_stem(self.fields, s):
                 return False
         for w, is_prefix in self.items:
             if is_prefix and not d.has_prefix(self.fields, w):

@@ -13,10 +13,13 @@ with its candidates, not with the number of rules.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import ahocorasick
 
@@ -31,6 +34,7 @@ from monitor.query import (
     parse_keyword,
     parse_query,
     prefixes_of,
+    stems_of,
     validate_keyword,
     validate_query,
 )
@@ -109,18 +113,31 @@ def compile_rule(rule: RuleConfig) -> CompiledRule:
     )
 
 
+_Hit = tuple[str, str | None, tuple[str, ...], tuple[int, ...]]
+_MISS = cast(_Hit, ())  # falsy: a word with nothing for the index
+
+
 class _Index:
-    """The rules of one document language, by the keys a matching document must contain:
-    stems in a dict, prefixes in an Aho-Corasick automaton run over the document's words."""
+    """The rules of one document language, by the keys a matching document must contain
+    (stems and prefixes), and the stems any of them tests (the *universe*).
+
+    A document's words are looked up in what the index learnt of words seen before; new words
+    are stemmed in one batch and run through an Aho-Corasick automaton of the prefixes. So a
+    document costs set operations on its distinct words, and stemming only for new ones."""
+
+    SEEN = 250_000  # words remembered; forgotten all at once past this
 
     def __init__(self, rules: Sequence[CompiledRule], an: Analyzer) -> None:
+        self.analyzer = an
         self.stems: dict[str, list[int]] = {}
         prefixes: dict[str, list[int]] = {}
+        universe: set[str] = set()
         always: list[int] = []
         for i, rule in enumerate(rules):
             if rule.languages is not None and an.language not in rule.languages:
                 continue  # never a candidate in this language
             rule.node.prepare(an)
+            universe |= stems_of(rule.node, an.language)
             for p in prefixes_of(rule.node):  # has_prefix() answers from the automaton's hits
                 prefixes.setdefault(p, [])
             keys = rule.node.keys(an)
@@ -132,25 +149,61 @@ class _Index:
             for p in keys[1]:
                 prefixes.setdefault(p, []).append(i)
         self.always = frozenset(always)
-        self.stem_keys = frozenset(self.stems)
+        self.universe = frozenset(universe | set(self.stems))
+        self.prefix_ids = {p: tuple(ids) for p, ids in prefixes.items()}
+        self.prefix_keys = frozenset(prefixes)
         self.prefixes: ahocorasick.Automaton | None = None
         if prefixes:
             self.prefixes = ahocorasick.Automaton()
-            for p, ids in prefixes.items():
-                self.prefixes.add_word(" " + p, (p, tuple(ids)))  # the space: at a word start
+            for p in prefixes:
+                self.prefixes.add_word(" " + p, p)  # the space: at a word start
             self.prefixes.make_automaton()
+        # every word seen: (word, its stem if in the universe, prefixes, candidate rules), or
+        # _MISS when it has neither a stem in the universe nor an indexed prefix
+        self._known: dict[str, _Hit] = {}
+        self._lock = threading.Lock()
+
+    def _learn(self, known: dict[str, _Hit], new: list[str]) -> None:
+        stems = self.analyzer.stem_words(new)
+        found: dict[int, set[str]] = {}
+        if self.prefixes is not None:
+            starts = list(itertools.accumulate((len(w) + 1 for w in new), initial=0))
+            for end, p in self.prefixes.iter(" " + " ".join(new)):
+                k = bisect_right(starts, end - len(p)) - 1  # the word the prefix starts
+                found.setdefault(k, set()).add(p)
+        universe, by_stem, prefix_ids = self.universe, self.stems, self.prefix_ids
+        learnt: dict[str, _Hit] = dict.fromkeys(new, _MISS)
+        for k, (w, s) in enumerate(zip(new, stems, strict=True)):
+            ps = found.get(k)
+            if s in universe or ps:
+                ids = list(by_stem.get(s, ()))
+                for p in ps or ():
+                    ids += prefix_ids[p]
+                stem = s if s in universe else None
+                learnt[w] = (w, stem, tuple(sorted(ps or ())), tuple(ids))
+        with self._lock:
+            known.update(learnt)
+            if len(known) > self.SEEN and known is self._known:
+                self._known = {}
 
     def candidates(self, d: DocView) -> set[int]:
         found = set(self.always)
-        stems = self.stems
-        for s in d.all_stems & self.stem_keys:
-            found.update(stems[s])
-        if self.prefixes is not None and d.all_words:
-            hits: set[str] = set()
-            for _, (p, ids) in self.prefixes.iter(" " + " ".join(d.all_words)):
-                hits.add(p)
-                found.update(ids)
-            d.prefix_hits = hits
+        known = self._known
+        words = list(d.all_words)
+        got = list(map(known.get, words))
+        if None in got:
+            self._learn(known, [w for w, g in zip(words, got, strict=True) if g is None])
+            got = list(map(known.get, words))
+        stem_of: dict[str, str] = {}
+        prefix_hits: set[str] = set()
+        for w, stem, ps, ids in filter(None, got):
+            if stem is not None:
+                stem_of[w] = stem
+            if ps:
+                prefix_hits.update(ps)
+            found.update(ids)
+        d.restrict(stem_of, self.universe)
+        d.prefix_hits, d.prefix_keys = prefix_hits, self.prefix_keys
         return found
 
 

@@ -15,6 +15,8 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import compress, count, repeat
+from operator import not_
 
 import Stemmer
 
@@ -32,6 +34,10 @@ _CHUNK_CJK = re.compile(
     rf"[{_CJK}]|{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}{_MARKS}])*"
     rf"(?:['’]{_WCHAR}(?:{_WCHAR}|[{_INVISIBLE}{_MARKS}])*)*"
 )
+# Punctuation that often sits around a word, none of it a word character (checked below).
+_EDGE = "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum() and chr(c) != "_")
+_EDGE += "\u00ab\u00bb\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u2039\u203a"
+assert not re.search(r"\w", _EDGE)
 _CHUNK = re.compile(rf"\w[\w{_INVISIBLE}{_MARKS}]*(?:['’]\w[\w{_INVISIBLE}{_MARKS}]*)*")
 
 # ISO 639-1 codes of the Snowball stemmers PyStemmer ships.
@@ -63,15 +69,23 @@ def tokens(text: str | None) -> list[str]:
     if not text:
         return []
     if text.isascii() or _HAS_CJK.search(text) is None:
-        # Same as _WORD.findall(fold(text)), faster: words never span whitespace, and a chunk
-        # that is all letters and digits (str.isalnum is re's \w minus "_") is one word.
-        out: list[str] = []
-        append, extend, findall = out.append, out.extend, _WORD.findall
-        for chunk in fold(text).split():
-            if chunk.isalnum():
-                append(chunk)
+        # Same as _WORD.findall(fold(text)), faster: words never span whitespace, a chunk that
+        # is all letters and digits (str.isalnum is re's \w minus "_") is one word, and so is
+        # one with only punctuation around such a word. Only the rest goes through the regex.
+        out = fold(text).split()
+        odd = list(compress(count(), map(not_, map(str.isalnum, out))))
+        if not odd:
+            return out
+        findall = _WORD.findall
+        several: dict[int, list[str]] = {}  # chunks of no word or of several words
+        for i, word in zip(odd, map(str.strip, map(out.__getitem__, odd), repeat(_EDGE)),
+                           strict=True):
+            if word.isalnum():
+                out[i] = word
             else:
-                extend(findall(chunk))
+                several[i] = findall(out[i])
+        for i in sorted(several, reverse=True):
+            out[i : i + 1] = several[i]
         return out
     return _TOKEN_CJK.findall(normalize(text))
 
@@ -133,6 +147,13 @@ class Analyzer:
         if s is None:
             s = self.stem_map((word,))[word]
         return s
+
+    def stem_words(self, words: list[str]) -> list[str]:
+        """The stems of these words, in one call into the stemmer, bypassing the cache."""
+        if self._stemmer is None:
+            return list(words)
+        with self._lock:
+            return self._stemmer.stemWords(words)
 
     def stem_map(self, distinct: Iterable[str]) -> dict[str, str]:
         """A {word: stem} mapping that holds at least these words (one call into the stemmer
