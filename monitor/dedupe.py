@@ -246,15 +246,20 @@ def _unpack(sig: bytes) -> tuple[int, np.ndarray] | None:
 
 def bands(sig: bytes) -> list[str]:
     """LSH keys: ``BANDS`` bands of ``ROWS`` values each, as ``"<band>:<hex>"``."""
+    return list(_bands(sig))
+
+
+@lru_cache(maxsize=64)  # the pipeline asks for one text's bands twice (lookup, then insert)
+def _bands(sig: bytes) -> tuple[str, ...]:
     unpacked = _unpack(sig)
     if unpacked is None:
-        return []
+        return ()
     body = sig[_HEADER.size :]
     step = 4 * ROWS
-    return [
+    return tuple(
         f"{i:02d}:{hashlib.blake2b(body[i * step : (i + 1) * step], digest_size=8).hexdigest()}"
         for i in range(BANDS)
-    ]
+    )
 
 
 def jaccard(a: bytes, b: bytes) -> float:
