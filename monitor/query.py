@@ -27,7 +27,7 @@ from luqum import tree
 from luqum.parser import parser as _luqum
 
 from monitor.errors import QueryError
-from monitor.stem import Analyzer, chunk_spans, token_spans, tokens
+from monitor.stem import Analyzer, chunk_spans, fold, token_spans, tokens
 
 FIELDS = ("title", "body", "attribution", "category")
 DEFAULT_FIELDS = ("title", "body")
@@ -64,7 +64,8 @@ class DocView:
     The rule index ``restrict()``s a view to the stems its rules use: then only the words with
     such a stem are stemmed (``stem_of``), ``stems[field]`` is None for the other tokens, and a
     question about any other stem stems the whole document first (``widen()``).
-    ``prefix_hits`` is filled by the rule index: the indexed prefixes some word starts with.
+    ``prefix_hits`` and ``prefix_words`` are filled by the rule index: the indexed prefixes some
+    word starts with, and those words.
     """
 
     def __init__(self, texts: dict[str, str], analyzer: Analyzer) -> None:
@@ -81,6 +82,7 @@ class DocView:
         self.sorted_words: dict[tuple[str, ...], list[str]] = _Lazy(self._sorted_words)
         self.prefix_hits: set[str] | None = None
         self.prefix_keys: frozenset[str] | None = None  # the prefixes prefix_hits answers for
+        self.prefix_words: dict[str, list[str]] | None = None  # and their words, by prefix
         self.phrase_checks = 0
         self.stem_of: Mapping[str, str] | None = None
         self.universe: frozenset[str] | None = None
@@ -212,12 +214,17 @@ class DocView:
                 return []
         if out is None:
             if prefix:
-                ws = self.sorted_words[(field,)]
-                start = bisect_left(ws, key)
-                end = start
-                while end < len(ws) and ws[end].startswith(key):
-                    end += 1
-                out = sorted(_all_indexes(self.words.get(field, []), ws[start:end]))
+                pw, keys = self.prefix_words, self.prefix_keys
+                if pw is not None and keys is not None and key in keys:
+                    starting: Sequence[str] = pw.get(key, ())
+                else:
+                    ws = self.sorted_words[(field,)]
+                    start = bisect_left(ws, key)
+                    end = start
+                    while end < len(ws) and ws[end].startswith(key):
+                        end += 1
+                    starting = ws[start:end]
+                out = sorted(_all_indexes(self.words.get(field, []), starting))
             elif field in self._by_stem:
                 out = self._by_stem[field].get(key, [])
             elif self.universe is not None:  # few tokens have a stem: index those
@@ -253,8 +260,11 @@ class DocView:
         low = self._lower[field]
         if low is not None:
             found = _find_seq(low, seq)
-            if found is not None and tokens(text[found[0] : found[1]]) == seq:
-                return text[found[0] : found[1]]
+            if found is not None:
+                piece = text[found[0] : found[1]]
+                # one word: folding the piece to it is enough, as a token is one token
+                if fold(piece) == seq[0] if len(seq) == 1 else tokens(piece) == seq:
+                    return piece
         return None
 
     def surface(self, field: str, first: int, last: int) -> str:

@@ -195,15 +195,16 @@ class _Index:
             self._learn(known, [w for w, g in zip(words, got, strict=True) if g is None])
             got = list(map(known.get, words))
         stem_of: dict[str, str] = {}
-        prefix_hits: set[str] = set()
+        prefix_words: dict[str, list[str]] = {}
         for w, stem, ps, ids in filter(None, got):
             if stem is not None:
                 stem_of[w] = stem
-            if ps:
-                prefix_hits.update(ps)
+            for p in ps:
+                prefix_words.setdefault(p, []).append(w)
             found.update(ids)
         d.restrict(stem_of, self.universe)
-        d.prefix_hits, d.prefix_keys = prefix_hits, self.prefix_keys
+        d.prefix_hits, d.prefix_keys = set(prefix_words), self.prefix_keys
+        d.prefix_words = prefix_words
         return found
 
 
@@ -268,7 +269,8 @@ def _distinct(terms: list[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     out: list[str] = []
     for t in terms:
-        t = _BREAKS.sub(" ", t)  # a phrase over a line break reads as one line
+        if "\n" in t or "\r" in t or "\t" in t:
+            t = _BREAKS.sub(" ", t)  # a phrase over a line break reads as one line
         if t and t not in seen:
             seen.add(t)
             out.append(t)

@@ -82,6 +82,14 @@ def tokens(text: str | None) -> list[str]:
                            strict=True):
             if word.isalnum():
                 out[i] = word
+            elif not word:
+                several[i] = []
+            elif "'" in word or "’" in word:  # "don't": one word unless an apostrophe is doubled
+                plain = word.replace("’", "'")
+                if "''" not in plain and plain.replace("'", "").isalnum():
+                    out[i] = word
+                else:
+                    several[i] = findall(out[i])
             else:
                 several[i] = findall(out[i])
         for i in sorted(several, reverse=True):
