@@ -88,6 +88,7 @@ class DocView:
         self.universe: frozenset[str] | None = None
         self._spans: dict[str, _Spans] = {}
         self._lower: dict[str, str | None] = {}
+        self.memo: dict[Any, Any] = {}  # leaf results, shared by rules with the same leaf
         self._clear()
 
     def _clear(self) -> None:
@@ -466,6 +467,14 @@ class Term(Node):
 
     def collect(self, d: DocView, out: list[str]) -> None:
         stem = self.stems.get(d.lang) or d.stem(self.word)
+        key = (stem, self.fields)
+        got = d.memo.get(key)
+        if got is None:
+            got = d.memo[key] = []
+            self._collect(d, stem, got)
+        out.extend(got)
+
+    def _collect(self, d: DocView, stem: str, out: list[str]) -> None:
         d.need((stem,))
         fields = d.present(self.fields)
         found = 0
@@ -498,8 +507,13 @@ class Prefix(Node):
         return frozenset(), frozenset((self.prefix,))
 
     def collect(self, d: DocView, out: list[str]) -> None:
-        for f in d.present(self.fields):
-            _surfaces(d, f, d.positions(f, self.prefix, prefix=True), out)
+        key = (self.prefix, self.fields, True)
+        got = d.memo.get(key)
+        if got is None:
+            got = d.memo[key] = []
+            for f in d.present(self.fields):
+                _surfaces(d, f, d.positions(f, self.prefix, prefix=True), got)
+        out.extend(got)
 
     def __repr__(self) -> str:
         return f"Prefix({self.prefix!r}, {self.fields})"
@@ -567,6 +581,13 @@ class Phrase(Node):
         return None
 
     def matches(self, d: DocView) -> bool:
+        key = (self.items, self.slop, self.fields)
+        got = d.memo.get(key)
+        if got is None:
+            got = d.memo[key] = self._matches(d)
+        return bool(got)
+
+    def _matches(self, d: DocView) -> bool:
         st = self._stems(d)
         for s in st:
             if s is not None and not d.has_stem(self.fields, s):
@@ -596,11 +617,16 @@ class Phrase(Node):
         return frozenset(), frozenset((max((w for w, _ in self.items), key=len),))
 
     def collect(self, d: DocView, out: list[str]) -> None:
-        st = self._stems(d)
-        for f in d.present(self.fields):
-            found = self._find(d, f, st)
-            if found:
-                out.append(d.surface(f, *found))
+        key = (self.items, self.slop, self.fields, "collect")
+        got = d.memo.get(key)
+        if got is None:
+            got = d.memo[key] = []
+            st = self._stems(d)
+            for f in d.present(self.fields):
+                found = self._find(d, f, st)
+                if found:
+                    got.append(d.surface(f, *found))
+        out.extend(got)
 
     def __repr__(self) -> str:
         return f"Phrase({self.items}, slop={self.slop}, {self.fields})"

@@ -380,3 +380,45 @@ def test_stem_cache_rollover_keeps_the_documents_words(monkeypatch: pytest.Monke
     assert {mapping[w] for w in ("securities", "ministers", "trafficking", "sanctions",
                                  "levels")} == {"secur", "minist", "traffick", "sanction", "level"}
     assert len(an._cache) <= 5
+
+
+# ---------------------------------------------------------------- fast paths agree with slow ones
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "it’s don't rock'n'roll a’'b x''y 'quoted' ‘single’ “double” «ёлки»",
+        "— - – ... … u.s. 16-inch e-tron 2–3 1⁄2 ½ (CIS)-related [1] snake_case __x__",
+        "Wi-Fi, NASA’s; you’re: they’ve! I’m? 3.14 №5 a\u00adb c\u200bd",
+    ],
+)
+def test_tokens_of_punctuated_chunks_agree_with_the_regex(text: str) -> None:
+    assert tokens(text) == words(text)
+
+
+def test_index_remembers_words_and_forgets_them_past_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor import rules as rules_mod
+
+    monkeypatch.setattr(rules_mod._Index, "SEEN", 5)
+    rs = RuleSet.compile([rule("a", query="security AND cis"), rule("p", query="traffick*")])
+    for _ in range(3):  # learnt, then forgotten and learnt again: the same answers
+        assert [m.rule for m in rs.match(en())] == ["a", "p"]
+        assert rs.match(en(title="", body="Securities of many other states")) == []
+        assert [m.rule for m in rs.match(en(title="", body="Traffickers and CIS security"))] \
+            == ["a", "p"]
+    assert len(rs._indexes["en"]._known) <= 5 + len(tokens(LAVROV_BODY + LAVROV_TITLE))
+
+
+def test_view_restricted_to_rule_stems_widens_when_asked_about_another() -> None:
+    rs = RuleSet.compile([rule(query="security")])
+    d = rs.view(en())
+    rs.candidates(d)  # the index restricts the view to the rules' stems
+    assert d.universe is not None and "secur" in d.universe
+    assert d.has_stem(("title", "body"), "secur")
+    assert d.has_stem(("title", "body"), "afghanistan")  # not a rule's stem: widens
+    assert d.universe is None
+    assert not d.has_stem(("title",), "afghanistan")
+    assert d.words_of("secur") == ["security"]
