@@ -77,8 +77,7 @@ class DocView:
             toks = tokens(text)
             if toks:
                 self.words[name] = toks
-        lists = list(self.words.values())
-        self.all_words: set[str] = set(lists[0]).union(*lists[1:]) if lists else set()
+        self._all_words: set[str] | None = None
         self.sorted_words: dict[tuple[str, ...], list[str]] = _Lazy(self._sorted_words)
         self.prefix_hits: set[str] | None = None
         self.prefix_keys: frozenset[str] | None = None  # the prefixes prefix_hits answers for
@@ -90,6 +89,14 @@ class DocView:
         self._lower: dict[str, str | None] = {}
         self.memo: dict[Any, Any] = {}  # leaf results, shared by rules with the same leaf
         self._clear()
+
+    @property
+    def all_words(self) -> set[str]:
+        """The document's distinct tokens."""
+        if self._all_words is None:
+            lists = list(self.words.values())
+            self._all_words = set(lists[0]).union(*lists[1:]) if lists else set()
+        return self._all_words
 
     def _clear(self) -> None:
         self._all_stems: set[str] | None = None

@@ -189,10 +189,12 @@ class _Index:
     def candidates(self, d: DocView) -> set[int]:
         found = set(self.always)
         known = self._known
-        words = list(d.all_words)
+        # all tokens, not distinct words: a set would cost more than the repeated look-ups
+        words = list(itertools.chain.from_iterable(d.words.values()))
         got = list(map(known.get, words))
         if None in got:
-            self._learn(known, [w for w, g in zip(words, got, strict=True) if g is None])
+            new = {w for w, g in zip(words, got, strict=True) if g is None}
+            self._learn(known, list(new))
             got = list(map(known.get, words))
         stem_of: dict[str, str] = {}
         prefix_words: dict[str, list[str]] = {}
