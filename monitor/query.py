@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import compress, count, repeat
-from operator import is_not
+from itertools import compress, count
 from typing import Any
 
 from luqum import tree
@@ -186,19 +185,23 @@ class DocView:
             return list(map(m.__getitem__, words))
         return list(map(m.get, words))
 
+    def stem_getter(self) -> Callable[[str], str | None]:
+        """word -> stem for the document's words (None: not a stem in the universe)."""
+        m = self._map()
+        return m.__getitem__ if self.universe is None else m.get
+
     def _bigrams(self, field: str) -> set[tuple[str | None, str | None]]:
-        stems = self.stems[field]
         if self.universe is None:
+            stems = self.stems[field]
             return set(zip(stems, stems[1:], strict=False))
         # only pairs of stems in the universe can be asked about
         by_stem = self._by_stem.get(field) or self._index_stems(field)
-        n = len(stems)
-        return {
-            (s, stems[i + 1])
-            for s, where in by_stem.items()
-            for i in where
-            if i + 1 < n and stems[i + 1] is not None
-        }
+        words = self.words.get(field, [])
+        get = self.stem_getter()
+        n = len(words)
+        pairs = {(s, get(words[i + 1])) for s, where in by_stem.items() for i in where if i + 1 < n}
+        pairs.discard((None, None))
+        return pairs
 
     def has_prefix(self, fields: tuple[str, ...], prefix: str) -> bool:
         hits, keys = self.prefix_hits, self.prefix_keys
@@ -215,7 +218,8 @@ class DocView:
         ``first``: the first position is enough."""
         cache_key = (field, key, prefix)
         out = self._positions.get(cache_key)
-        if out is None and first and not prefix and field not in self._by_stem:
+        if out is None and first and not prefix and self.universe is None \
+                and field not in self._by_stem:
             try:
                 return [self.stems[field].index(key)]
             except ValueError:
@@ -251,10 +255,12 @@ class DocView:
         return out
 
     def _index_stems(self, field: str) -> dict[str | None, list[int]]:
-        stems = self.stems[field]
+        """Positions by stem of the (few) tokens with a stem in the universe."""
+        m = self._map()
+        words = self.words.get(field, [])
         by_stem: dict[str | None, list[int]] = {}
-        for i in compress(count(), map(is_not, stems, repeat(None))):
-            by_stem.setdefault(stems[i], []).append(i)
+        for i in compress(count(), map(m.__contains__, words)):
+            by_stem.setdefault(m[words[i]], []).append(i)
         self._by_stem[field] = by_stem
         return by_stem
 
@@ -570,18 +576,18 @@ class Phrase(Node):
             anchor = 0
         else:
             starts = d.positions(field, key)
-        stems = d.stems[field]
+        stem = d.stem_getter()
         words = d.words[field]
         for p in starts:
             first = p - anchor
-            if first < 0 or first + n > len(stems):
+            if first < 0 or first + n > len(words):
                 continue
             for k in range(n):
                 s = st[k]
                 if s is None:
                     if not words[first + k].startswith(self.items[k][0]):
                         break
-                elif stems[first + k] != s:
+                elif stem(words[first + k]) != s:
                     break
             else:
                 return first, first + n - 1
