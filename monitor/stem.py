@@ -54,6 +54,19 @@ _CODES = {
 _NAMES = {name: code for code, name in _CODES.items()}
 
 
+_BELOW_U3000 = bytes(range(0xE3))  # UTF-8 lead bytes of U+3000 and up are 0xE3 or more
+
+
+def _plain(text: str) -> bool:
+    """True when the text has no Han or kana (nor forms NFKC makes such): all of those are
+    U+3000 or above, which a cheap byte filter rules out for most texts."""
+    if text.isascii():
+        return True
+    if not text.encode("utf-8", "surrogatepass").translate(None, _BELOW_U3000):
+        return True
+    return _HAS_CJK.search(text) is None
+
+
 def fold(text: str) -> str:
     """``textnorm.normalize`` without collapsing spaces, which tokens do not need (faster)."""
     text = unicodedata.normalize("NFKC", text)
@@ -68,7 +81,7 @@ def tokens(text: str | None) -> list[str]:
     kana characters one token each."""
     if not text:
         return []
-    if text.isascii() or _HAS_CJK.search(text) is None:
+    if _plain(text):
         # Same as _WORD.findall(fold(text)), faster: words never span whitespace, a chunk that
         # is all letters and digits (str.isalnum is re's \w minus "_") is one word, and so is
         # one with only punctuation around such a word. Only the rest goes through the regex.
@@ -100,7 +113,7 @@ def tokens(text: str | None) -> list[str]:
 
 def chunk_spans(text: str) -> Iterator[re.Match[str]]:
     """Word chunks of the original text, one per token in the usual case (see token_spans)."""
-    if text.isascii() or _HAS_CJK.search(text) is None:
+    if _plain(text):
         return _CHUNK.finditer(text)
     return _CHUNK_CJK.finditer(text)
 
