@@ -9,6 +9,10 @@ names a set of keys (stems or prefixes) one of which a matching article must con
 own stems select the *candidate* rules from that index and only those are evaluated. Rules that can
 match without any key (only ``NOT`` clauses) are always candidates. So the cost of an article grows
 with its candidates, not with the number of rules.
+
+An article is not stemmed word by word: the index remembers every word it has seen with what that
+word means to it (a stem some rule tests, indexed prefixes, candidate rules), stems new words in
+one batch, and hands the view only the stems of its rules (see ``DocView.restrict``).
 """
 
 from __future__ import annotations
