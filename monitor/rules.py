@@ -23,6 +23,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import cast
 
 import ahocorasick
@@ -117,8 +118,11 @@ def compile_rule(rule: RuleConfig) -> CompiledRule:
     )
 
 
-_Hit = tuple[str, str | None, tuple[str, ...], tuple[int, ...]]
+# what a word means to an index: ((word, stem) when the stem is in the universe, else None;
+# the indexed prefixes it starts with; the rules it makes candidates; the word)
+_Hit = tuple[tuple[str, str] | None, tuple[str, ...], tuple[int, ...], str]
 _MISS = cast(_Hit, ())  # falsy: a word with nothing for the index
+_PAIR, _PREFIXES, _IDS = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 class _Index:
@@ -183,8 +187,8 @@ class _Index:
                 ids = list(by_stem.get(s, ()))
                 for p in ps or ():
                     ids += prefix_ids[p]
-                stem = s if s in universe else None
-                learnt[w] = (w, stem, tuple(sorted(ps or ())), tuple(ids))
+                pair = (w, s) if s in universe else None
+                learnt[w] = (pair, tuple(sorted(ps or ())), tuple(ids), w)
         with self._lock:
             known.update(learnt)
             if len(known) > self.SEEN and known is self._known:
@@ -200,17 +204,17 @@ class _Index:
             new = {w for w, g in zip(words, got, strict=True) if g is None}
             self._learn(known, list(new))
             got = list(map(known.get, words))
-        stem_of: dict[str, str] = {}
-        prefix_words: dict[str, list[str]] = {}
-        for w, stem, ps, ids in filter(None, got):
-            if stem is not None:
-                stem_of[w] = stem
+        hits = list(filter(None, got))
+        if hits:
+            found.update(*map(_IDS, hits))
+        stem_of = dict(filter(None, map(_PAIR, hits)))
+        by_prefix: dict[str, dict[str, None]] = {}
+        for _, ps, _, w in filter(_PREFIXES, hits):
             for p in ps:
-                prefix_words.setdefault(p, []).append(w)
-            found.update(ids)
+                by_prefix.setdefault(p, {})[w] = None
         d.restrict(stem_of, self.universe)
-        d.prefix_hits, d.prefix_keys = set(prefix_words), self.prefix_keys
-        d.prefix_words = prefix_words
+        d.prefix_hits, d.prefix_keys = set(by_prefix), self.prefix_keys
+        d.prefix_words = {p: list(ws) for p, ws in by_prefix.items()}
         return found
 
 
