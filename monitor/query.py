@@ -276,8 +276,12 @@ class DocView:
             found = _find_seq(low, seq)
             if found is not None:
                 piece = text[found[0] : found[1]]
-                # one word: folding the piece to it is enough, as a token is one token
-                if fold(piece) == seq[0] if len(seq) == 1 else tokens(piece) == seq:
+                # one word: folding the piece to it is enough, as a token is one token (and
+                # an ASCII piece folds to its lower case, which is the word found)
+                if len(seq) == 1:
+                    if piece.isascii() or fold(piece) == seq[0]:
+                        return piece
+                elif tokens(piece) == seq:
                     return piece
         return None
 
