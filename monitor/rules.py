@@ -258,6 +258,8 @@ class RuleSet:
 
     def match(self, doc: Document) -> list[Match]:
         """The rules that match a document, in the order they were given."""
+        if not self.rules:
+            return []  # nothing to analyse the text for
         d = self.view(doc)
         found = self._index(d.analyzer).candidates(d)
         if not found:

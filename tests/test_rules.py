@@ -422,3 +422,13 @@ def test_view_restricted_to_rule_stems_widens_when_asked_about_another() -> None
     assert d.universe is None
     assert not d.has_stem(("title",), "afghanistan")
     assert d.words_of("secur") == ["security"]
+
+
+def test_no_rules_match_nothing_without_analysing_the_text(monkeypatch):
+    rules = RuleSet.compile([])
+
+    def boom(doc):  # noqa: ANN001, ANN202
+        raise AssertionError("an empty rule set must not tokenise the document")
+
+    monkeypatch.setattr(rules, "view", boom)
+    assert rules.match(Document("s", "CIS security", "text", "en")) == []
