@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -62,6 +62,29 @@ class FetchingKind:
         self, source: SourceConfig, fetcher: Getter, state: SourceState, first: FetchResult
     ) -> Listing:
         raise NotImplementedError
+
+
+async def follow_pages(
+    source: SourceConfig,
+    fetcher: Getter,
+    first: FetchResult,
+    parse: Callable[[FetchResult], tuple[Sequence[Item], str | None]],
+    key: Callable[[Item], str],
+) -> tuple[dict[str, Item], int]:
+    """Parse the first page, then follow each page's "next" link up to ``source.pages`` pages
+    (never the same page twice). Items keep their first appearance, keyed by ``key``."""
+    result, pages = first, 1
+    seen_pages = {first.url, source.url}
+    items: dict[str, Item] = {}
+    while True:
+        found, nxt = parse(result)
+        for item in found:
+            items.setdefault(key(item), item)  # the newest page comes first
+        if not nxt or pages >= source.pages or nxt in seen_pages:
+            return items, pages
+        seen_pages.add(nxt)
+        result = await fetch_more(source, fetcher, nxt)
+        pages += 1
 
 
 async def fetch_first(source: SourceConfig, fetcher: Getter, state: SourceState) -> FetchResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import feedparser
@@ -22,7 +23,7 @@ from monitor.sources.base import (
     ParsedFeed,
     absolute,
     clean_text,
-    fetch_more,
+    follow_pages,
     parse_feed_date,
     struct_to_utc,
 )
@@ -177,19 +178,11 @@ class FeedKind(FetchingKind):
     async def from_result(
         self, source: SourceConfig, fetcher: Getter, state: SourceState, first: FetchResult
     ) -> Listing:
-        result, pages = first, 1
-        seen_pages = {first.url, source.url}
-        items: dict[str, Item] = {}
-        while True:
+        def parse(result: FetchResult) -> tuple[Sequence[Item], str | None]:
             parsed = _parse_result(result, source)
-            for item in parsed.items:
-                items.setdefault(_key(item), item)  # the newest page comes first
-            nxt = parsed.next_url
-            if not nxt or pages >= source.pages or nxt in seen_pages:
-                break
-            seen_pages.add(nxt)
-            result = await fetch_more(source, fetcher, nxt)
-            pages += 1
+            return parsed.items, parsed.next_url
+
+        items, pages = await follow_pages(source, fetcher, first, parse, _key)
         return Listing(
             items=tuple(items.values()), validators=first.validators, pages=pages, kind=self.name
         )

@@ -13,6 +13,7 @@ Without ``source.next`` the next page is ``rel="next"`` or a link reading "Next"
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -25,7 +26,7 @@ from monitor.sources.base import (
     Getter,
     absolute,
     clean_text,
-    fetch_more,
+    follow_pages,
     same_site,
 )
 from monitor.sources.detect import botwall_reason
@@ -184,10 +185,7 @@ class HtmlKind(FetchingKind):
     async def from_result(
         self, source: SourceConfig, fetcher: Getter, state: SourceState, first: FetchResult
     ) -> Listing:
-        result, pages = first, 1
-        seen_pages = {first.url, source.url}
-        items: dict[str, Item] = {}
-        while True:
+        def parse(result: FetchResult) -> tuple[Sequence[Item], str | None]:
             page = decode_result(result, source.encoding)
             reason = botwall_reason(page)
             if reason:
@@ -195,17 +193,12 @@ class HtmlKind(FetchingKind):
                     f"got a bot-wall/challenge page instead of the listing: {reason}",
                     source=source.name, url=result.url,
                 )
-            found, nxt = parse_listing(
+            return parse_listing(
                 page, result.url, links=source.links,
                 next_selector=source.next if source.pages > 1 else None,
             )
-            for item in found:
-                items.setdefault(item.url, item)
-            if not nxt or pages >= source.pages or nxt in seen_pages:
-                break
-            seen_pages.add(nxt)
-            result = await fetch_more(source, fetcher, nxt)
-            pages += 1
+
+        items, pages = await follow_pages(source, fetcher, first, parse, lambda i: i.url)
         if not items and (state.last_count or 0) > 0:
             raise ParseError(
                 f"no article links found ({state.last_count} before)",
