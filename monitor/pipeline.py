@@ -20,13 +20,13 @@ from monitor.alerts.outbox import plan_alerts
 from monitor.config import Config, SourceConfig
 from monitor.encoding import decode_result
 from monitor.errors import ExtractError, MonitorError, SourceError
-from monitor.extract import extract_article
 from monitor.extract.dates import SKEW
 from monitor.fetch import Fetcher
 from monitor.models import Article, Extracted, Item, Validators
 from monitor.rules import Document, RuleSet
 from monitor.store import Store
 from monitor.timeutil import utcnow
+from monitor.workers import OFFLOAD_AT, Extractor
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Context:
     fetcher: Fetcher
     rules: RuleSet
     clock: Callable[[], datetime] = utcnow
+    extractor: Extractor = field(default_factory=Extractor)
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,13 @@ class SourceReport:
 async def open_context(config: Config) -> AsyncIterator[Context]:
     """Open the store and the HTTP client for a config; close both on exit."""
     store = Store.open(config.storage.path)
+    extractor = Extractor()
     try:
         async with Fetcher(config.fetch, allowed_hosts=config.named_hosts()) as fetcher:
-            yield Context(config, store, fetcher, RuleSet.compile(config.rules))
+            yield Context(config, store, fetcher, RuleSet.compile(config.rules),
+                          extractor=extractor)
     finally:
+        extractor.close()
         store.close()
 
 
@@ -172,11 +176,12 @@ async def _articles(
     todo = [i for i in items if _needs_work(ctx, source, i)]
     limit = asyncio.Semaphore(ITEM_CONCURRENCY)
     errors: list[str] = []
+    offload = len(todo) >= OFFLOAD_AT
 
     async def one(item: Item) -> Article | None:
         async with limit:
             try:
-                return await _article(ctx, source, item)
+                return await _article(ctx, source, item, offload=offload)
             except SourceError as exc:
                 errors.append(f"{item.url}: {exc.message}")
                 return None
@@ -185,19 +190,20 @@ async def _articles(
     return [a for a in built if a is not None], errors
 
 
-async def _article(ctx: Context, source: SourceConfig, item: Item) -> Article:
+async def _article(ctx: Context, source: SourceConfig, item: Item, *, offload: bool) -> Article:
     if item.body_html is not None and not source.follow:
         page_url = item.url
-        extracted = extract_article(
+        extracted = await ctx.extractor(
             f"<html><body><article>{item.body_html}</article></body></html>", item.url,
-            language=source.language or item.language, timezone=source.timezone,
+            offload=offload, language=source.language or item.language,
+            timezone=source.timezone,
         )
     else:
         page = await ctx.fetcher.get(item.url, source=source.name, discovered=True,
                                      headers=source.headers)
         page_url = page.url
-        extracted = extract_article(
-            decode_result(page, source.encoding), page.url,
+        extracted = await ctx.extractor(
+            decode_result(page, source.encoding), page.url, offload=offload,
             selectors=source.article, language=source.language or item.language,
             timezone=source.timezone,
         )

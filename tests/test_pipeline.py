@@ -189,19 +189,19 @@ def test_bad_feeds_fail_cleanly(tmp_path, body):
 
 
 def test_unchanged_full_text_entries_are_not_extracted_again(tmp_path, serve_site, monkeypatch):  # noqa: F811
-    import monitor.pipeline as pipeline
+    import monitor.workers as workers
 
     site = shutil.copytree(FIXTURES / "pipeline" / "agency", tmp_path / "agency")
     base = serve_site(site)
     cfg = config(tmp_path, [{"name": "a", "url": f"{base}/rss/politics", "type": "feed"}])
     calls: list[str] = []
-    real = pipeline.extract_article
+    real = workers.extract_article
 
     def counting(html: str, url: str, **kw: Any) -> Any:
         calls.append(url)
         return real(html, url, **kw)
 
-    monkeypatch.setattr(pipeline, "extract_article", counting)
+    monkeypatch.setattr(workers, "extract_article", counting)
     assert run(cfg)["a"].new == 2 and len(calls) == 2
     feed = site / "politics.xml"
     # a new channel title changes the ETag (a 200, not a 304) but no entry
