@@ -101,6 +101,7 @@ class Article:
     tags: tuple[str, ...] = ()
     fingerprint: str = ""  # hash of the normalised text
     raw_hash: str | None = None  # hash of the feed entry as given (full-text feeds)
+    signature: bytes | None = None  # MinHash of the body, when already computed
 
 
 @dataclass(frozen=True)

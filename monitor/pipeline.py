@@ -193,7 +193,7 @@ async def _articles(
 async def _article(ctx: Context, source: SourceConfig, item: Item, *, offload: bool) -> Article:
     if item.body_html is not None and not source.follow:
         page_url = item.url
-        extracted = await ctx.extractor(
+        extracted, sig = await ctx.extractor(
             f"<html><body><article>{item.body_html}</article></body></html>", item.url,
             offload=offload, language=source.language or item.language,
             timezone=source.timezone,
@@ -202,12 +202,12 @@ async def _article(ctx: Context, source: SourceConfig, item: Item, *, offload: b
         page = await ctx.fetcher.get(item.url, source=source.name, discovered=True,
                                      headers=source.headers)
         page_url = page.url
-        extracted = await ctx.extractor(
+        extracted, sig = await ctx.extractor(
             decode_result(page, source.encoding), page.url, offload=offload,
             selectors=source.article, language=source.language or item.language,
             timezone=source.timezone,
         )
-    return _merge(ctx, source, item, extracted, page_url)
+    return replace(_merge(ctx, source, item, extracted, page_url), signature=sig)
 
 
 def _merge(ctx: Context, source: SourceConfig, item: Item, ex: Extracted, page_url: str) -> Article:
@@ -262,7 +262,7 @@ def _store_all(ctx: Context, articles: list[Article]) -> tuple[int, int, int]:
 def _store_one(ctx: Context, article: Article) -> tuple[str, int]:
     """Dedupe, store, match and plan alerts in ONE transaction. Returns (status, alerts)."""
     store = ctx.store
-    sig = dedupe.signature(article.body)
+    sig = article.signature if article.signature is not None else dedupe.signature(article.body)
     bands = dedupe.bands(sig)
     with store.transaction():
         existing = store.find_article(url=article.url, source=article.source, guid=article.guid)

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from monitor.dedupe import signature
 from monitor.extract import extract_article
 from monitor.models import Extracted
 
@@ -31,17 +32,25 @@ def default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
+def extract_and_sign(html: str, url: str, **options: Any) -> tuple[Extracted, bytes]:
+    """The page's extraction and the MinHash signature of its body: all the CPU work on it."""
+    extracted = extract_article(html, url, **options)
+    return extracted, signature(extracted.body)
+
+
 class Extractor:
-    """``await extractor(html, url, offload=..., **options)`` → ``Extracted``."""
+    """``await extractor(html, url, offload=..., **options)`` → ``(Extracted, signature)``."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
 
-    async def __call__(self, html: str, url: str, *, offload: bool, **options: Any) -> Extracted:
+    async def __call__(
+        self, html: str, url: str, *, offload: bool, **options: Any
+    ) -> tuple[Extracted, bytes]:
         if not offload or self.workers < 1:
-            return extract_article(html, url, **options)
-        job = functools.partial(extract_article, html, url, **options)
+            return extract_and_sign(html, url, **options)
+        job = functools.partial(extract_and_sign, html, url, **options)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._get_pool(), job)
         except BrokenProcessPool:

@@ -25,6 +25,8 @@ def test_offloaded_extraction_matches_in_process() -> None:
         assert extractor._pool is not None  # the second call really went to a worker
     finally:
         extractor.close()
-    assert there == here
-    assert there.attribution == "Based on materials from TASS"
-    assert there.published_at is not None
+    assert there == here  # the same extraction and the same MinHash signature
+    extracted, signature = there
+    assert extracted.attribution == "Based on materials from TASS"
+    assert extracted.published_at is not None
+    assert len(signature) > 0
