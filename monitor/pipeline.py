@@ -113,9 +113,7 @@ async def run_source(ctx: Context, source: SourceConfig) -> SourceReport:
         if item_errors and not articles and not _known_all(ctx, source, listing.items):
             raise SourceError(f"every new article failed: {item_errors[0]}", source=source.name)
         new, updated, alerts = _store_all(ctx, articles)
-    except SourceError as exc:
-        return _failed(ctx, source, started, t0, str(exc))
-    except MonitorError as exc:
+    except MonitorError as exc:  # SourceError and its kinds; a StorageError too
         return _failed(ctx, source, started, t0, str(exc))
     except Exception as exc:  # a bug must not stop the other sources
         log.exception("source %s: unexpected error", source.name)
