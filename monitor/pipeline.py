@@ -189,28 +189,38 @@ async def _articles(
 
 
 async def _article(ctx: Context, source: SourceConfig, item: Item, *, offload: bool) -> Article:
-    if item.body_html is not None and not source.follow:
-        page_url = item.url
-        extracted, sig = await ctx.extractor(
-            f"<html><body><article>{item.body_html}</article></body></html>", item.url,
-            offload=offload, language=source.language or item.language,
-            timezone=source.timezone,
-        )
-    else:
-        page = await ctx.fetcher.get(item.url, source=source.name, discovered=True,
-                                     headers=source.headers)
-        page_url = page.url
-        extracted, sig = await ctx.extractor(
-            decode_result(page, source.encoding), page.url, offload=offload,
-            selectors=source.article, language=source.language or item.language,
-            timezone=source.timezone,
-        )
+    extracted, sig, page_url = await extract_item(
+        ctx.fetcher, ctx.extractor, source, item, offload=offload
+    )
     return replace(_merge(ctx, source, item, extracted, page_url), signature=sig)
 
 
+async def extract_item(
+    fetcher: Fetcher, extractor: Extractor, source: SourceConfig, item: Item, *,
+    offload: bool = False,
+) -> tuple[Extracted, bytes, str]:
+    """An item's text: the feed's own full text, or its fetched page (``follow: true`` forces the
+    page). Returns the extraction, its MinHash signature and the page's final URL."""
+    options = {"language": source.language or item.language, "timezone": source.timezone}
+    if item.body_html is not None and not source.follow:
+        html = f"<html><body><article>{item.body_html}</article></body></html>"
+        extracted, sig = await extractor(html, item.url, offload=offload, **options)
+        return extracted, sig, item.url
+    page = await fetcher.get(item.url, source=source.name, discovered=True,
+                             headers=source.headers)
+    extracted, sig = await extractor(decode_result(page, source.encoding), page.url,
+                                     offload=offload, selectors=source.article, **options)
+    return extracted, sig, page.url
+
+
+def choose_title(source: SourceConfig, item: Item, ex: Extracted) -> str:
+    """The feed's title, or the page's when the source follows pages (or the feed has none)."""
+    first, second = (ex.title, item.title) if source.follow else (item.title, ex.title)
+    return (first or second or "").strip()
+
+
 def _merge(ctx: Context, source: SourceConfig, item: Item, ex: Extracted, page_url: str) -> Article:
-    title = (item.title or ex.title or "").strip() if not source.follow else (
-        ex.title or item.title or "").strip()
+    title = choose_title(source, item, ex)
     if not title:
         raise ExtractError("no title found", source=source.name, url=page_url)
     if not ex.body.strip():

@@ -33,9 +33,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _preview(config: Config, source: SourceConfig, limit: int) -> int:
     from monitor import sources
-    from monitor.encoding import decode_result
-    from monitor.extract import extract_article
     from monitor.fetch import Fetcher
+    from monitor.pipeline import choose_title, extract_item
+    from monitor.workers import Extractor
+
+    extractor = Extractor(workers=0)  # a preview extracts in-process
 
     failed = 0
     async with Fetcher(config.fetch, allowed_hosts=config.named_hosts()) as fetcher:
@@ -48,22 +50,13 @@ async def _preview(config: Config, source: SourceConfig, limit: int) -> int:
               f"{listing.pages} page(s)\n")
         for item in listing.items[:limit]:
             try:
-                if item.body_html is not None and not source.follow:
-                    ex = extract_article(f"<article>{item.body_html}</article>", item.url,
-                                         language=source.language, timezone=source.timezone)
-                else:
-                    page = await fetcher.get(item.url, source=source.name, discovered=True,
-                                             headers=source.headers)
-                    ex = extract_article(decode_result(page, source.encoding), page.url,
-                                         selectors=source.article, language=source.language,
-                                         timezone=source.timezone)
+                ex, _, _ = await extract_item(fetcher, extractor, source, item)
             except SourceError as exc:
                 failed += 1
                 print(f"- {item.url}\n  FAILED: {exc}\n")
                 continue
             date = item.published_at or ex.published_at
-            title = (ex.title or item.title) if source.follow else (item.title or ex.title)
-            print(f"- {title or '(no title)'}")
+            print(f"- {choose_title(source, item, ex) or '(no title)'}")
             print(f"  date: {date.isoformat() if date else '(none found)'}")
             print(f"  url:  {item.url}")
             for field in ("attribution", "credit", "author"):
