@@ -225,10 +225,6 @@ class Store:
             return SourceState(name)
         return SourceState(row[0], Validators(row[1], row[2]), *row[3:])
 
-    def source_states(self) -> dict[str, SourceState]:
-        names = [r[0] for r in self.conn.execute("SELECT name FROM sources")]
-        return {n: self.source_state(n) for n in names}
-
     def _ensure_source(self, name: str) -> None:
         self.conn.execute("INSERT INTO sources (name) VALUES (?) ON CONFLICT DO NOTHING", (name,))
 

@@ -26,11 +26,3 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """The normalised words of a text, in order."""
     return _WORD.findall(normalize(text))
-
-
-def word_spans(text: str) -> list[tuple[str, int, int]]:
-    """(normalised word, start, end) over the original text, for highlighting."""
-    out = []
-    for m in _WORD.finditer(text):
-        out.append((normalize(m.group(0)), m.start(), m.end()))
-    return out
